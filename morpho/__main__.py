@@ -1,0 +1,5 @@
+"""``python -m morpho``."""
+
+from .cli import run
+
+run()

@@ -1,0 +1,253 @@
+"""Command line: ``morpho analyze | info | synth | config``.
+
+``main(argv) -> int`` does argv -> config -> read -> analyze -> write and maps errors to exit
+codes: 0 success; 2 bad input or usage (one line on stderr naming the problem and the fix,
+never a traceback); 1 an unexpected error (the traceback with ``-v``).  No science here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import ConfigError, MorphoError
+
+__all__ = ["build_parser", "main", "run"]
+
+
+class _UsageError(Exception):
+    """argparse error, turned into exit code 2 with one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise _UsageError(f"{message} (see 'morpho {self.prog.split()[-1]} --help')" if " " in self.prog else message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (kept separate from :func:`main` so it can be tested and documented)."""
+    parser = _Parser(prog="morpho", description="SEM micrographs of granular films -> grains, modes, graph, energies.")
+    parser.add_argument("--version", action="version", version=f"morpho {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    an = sub.add_parser("analyze", help="analyze micrographs into result folders")
+    an.add_argument("images", nargs="+", metavar="IMAGE", help="TIFF micrograph(s)")
+    an.add_argument("-o", "--out", default="outputs", help="output folder (default: outputs); results go to OUT/<stem>/")
+    an.add_argument("--pixel-size", help="pixel size with a unit, e.g. 2.5nm or 0.0025um; overrides the metadata")
+    an.add_argument("--databar-rows", type=int, help="rows of the info bar at the bottom; overrides detection")
+    an.add_argument("--config", help="TOML configuration, or a config.json written by an earlier run")
+    an.add_argument("--max-gap", help="drop junctions wider than this gap, e.g. 20nm (default: full SKIZ graph)")
+    an.add_argument("--dark-grains", action="store_true", help="grains are darker than the matrix")
+    an.add_argument("--charge-unit", choices=("e", "2e"), help="charge of E_C = q^2/2C (default e)")
+    an.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                    help="override any config value, e.g. --set physics.relative_permittivity=12 (repeatable)")
+    an.add_argument("--overwrite", action="store_true", help="replace existing result folders")
+    an.add_argument("--no-report", action="store_true", help="do not write report.html")
+    an.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    an.add_argument("-v", "--verbose", action="store_true", help="tracebacks for unexpected errors")
+
+    info = sub.add_parser("info", help="pixel size and its source, shape, databar rows, vendor")
+    info.add_argument("image", metavar="IMAGE")
+    info.add_argument("--pixel-size", help="pixel size with a unit; overrides the metadata")
+    info.add_argument("--databar-rows", type=int, help="rows of the info bar at the bottom")
+    info.add_argument("--json", action="store_true", help="print JSON")
+    info.add_argument("-v", "--verbose", action="store_true")
+
+    syn = sub.add_parser("synth", help="write a synthetic SEM micrograph with its ground truth")
+    syn.add_argument("output", metavar="OUT.tif")
+    syn.add_argument("--preset", default="inox-bimodal", help="generator preset (default inox-bimodal)")
+    syn.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    syn.add_argument("--size", type=int, default=1024, help="image side in pixels (default 1024)")
+    syn.add_argument("--vendor", default="fei", help="metadata format: fei, zeiss, tescan, jeol, hitachi, imagej, ... (default fei)")
+    syn.add_argument("--overwrite", action="store_true")
+    syn.add_argument("-v", "--verbose", action="store_true")
+
+    cfg = sub.add_parser("config", help="show the configuration")
+    cfg.add_argument("--defaults", action="store_true", help="print the default configuration as TOML")
+    cfg.add_argument("-v", "--verbose", action="store_true")
+    return parser
+
+
+def _parse_set(items: Sequence[str]) -> dict[str, dict[str, object]]:
+    out: dict[str, dict[str, object]] = {}
+    for item in items:
+        if "=" not in item or "." not in item.split("=", 1)[0]:
+            msg = f"--set {item!r}: write SECTION.KEY=VALUE, e.g. --set physics.relative_permittivity=12"
+            raise ConfigError(msg)
+        key, raw = item.split("=", 1)
+        section, name = key.strip().split(".", 1)
+        try:
+            import tomllib
+
+            value = tomllib.loads(f"v = {raw}")["v"]
+        except Exception:  # not TOML syntax: take it as a string (e.g. 20nm, abeles)
+            value = raw.strip()
+        out.setdefault(section, {})[name] = value
+    return out
+
+
+def _resolve_config(args: argparse.Namespace):
+    from .config import AnalysisConfig, config_from_dict, config_path_format, load_config
+    from .units import parse_length
+
+    if args.config:
+        path = Path(args.config)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            msg = f"cannot read config file {path} ({exc.strerror or exc}); check the path given to --config"
+            raise ConfigError(msg) from None
+        cfg = load_config(text, fmt=config_path_format(path))
+    else:
+        cfg = AnalysisConfig()
+    data = cfg.to_dict()
+    for section, values in _parse_set(args.set).items():
+        if section not in data:
+            msg = f"--set: unknown config section {section!r}; use one of {', '.join(data)}"
+            raise ConfigError(msg)
+        data[section].update(values)
+    if args.pixel_size is not None:
+        data["input"]["pixel_size_m"] = parse_length(args.pixel_size)
+    if args.databar_rows is not None:
+        data["input"]["databar_rows"] = args.databar_rows
+    if args.max_gap is not None:
+        data["graph"]["max_gap_m"] = parse_length(args.max_gap)
+    if args.dark_grains:
+        data["segment"]["dark_grains"] = True
+    if args.charge_unit is not None:
+        data["physics"]["charge_unit"] = args.charge_unit
+    return config_from_dict(data)
+
+
+def _say(text: str, *, quiet: bool = False, stream=None) -> None:
+    if not quiet:
+        print(text, file=stream or sys.stdout)
+
+
+def _cmd_analyze(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from .export import check_writable, result_dir, write_results
+    from .io import read_micrograph
+    from .pipeline import analyze
+
+    cfg = _resolve_config(args)
+    status = 0
+    for image in args.images:
+        try:
+            target = result_dir(Path(args.out), Path(image))
+            check_writable(target, overwrite=args.overwrite)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                micrograph = read_micrograph(image, pixel_size_m=cfg.input.pixel_size_m,
+                                             databar_rows=cfg.input.databar_rows)
+            for w in dict.fromkeys(str(w.message) for w in caught):
+                _say(f"morpho: warning: {image}: {w}", quiet=args.quiet, stream=sys.stderr)
+            result = analyze(micrograph, cfg)
+            for w in result.warnings:
+                _say(f"morpho: warning: {image}: {w}", quiet=args.quiet, stream=sys.stderr)
+            folder = write_results(result, Path(args.out), argv=["morpho", *argv], overwrite=args.overwrite,
+                                   report=not args.no_report)
+        except MorphoError as exc:
+            print(f"morpho: error: {exc}", file=sys.stderr)
+            status = 2
+            continue
+        s = result.summary
+        modes = ", ".join(f"{m['diameter_m'] * 1e9:.3g} nm ({m['fraction']:.0%})" for m in s["distribution"]["modes"])
+        _say(
+            f"{image}: {s['grains']['count']} grains, modes {modes or 'n/a'}, <z> = {s['graph']['mean_coordination']:.2f}, "
+            f"median gap {s['graph']['median_gap_m'] * 1e9:.3g} nm, E_aI = {s['physics']['activation_energy_K']:.3g} K "
+            f"-> {folder}",
+            quiet=args.quiet,
+        )
+    return status
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from .io import micrograph_info, read_micrograph
+    from .units import parse_length
+
+    px = parse_length(args.pixel_size) if args.pixel_size else None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        m = read_micrograph(args.image, pixel_size_m=px, databar_rows=args.databar_rows)
+    for w in dict.fromkeys(str(w.message) for w in caught):
+        print(f"morpho: warning: {args.image}: {w}", file=sys.stderr)
+    info = micrograph_info(m)
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        width = max(len(k) for k in info)
+        for key, value in info.items():
+            print(f"{key:<{width}}  {value}")
+    return 0
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from .export import write_synthetic
+    from .synthetic import PRESETS, make_sem_micrograph
+
+    if args.preset not in PRESETS:
+        msg = f"unknown preset {args.preset!r}; use one of {', '.join(PRESETS)}"
+        raise ConfigError(msg)
+    if args.size < 64:
+        msg = f"--size {args.size} is too small; use at least 64 pixels"
+        raise ConfigError(msg)
+    sample = make_sem_micrograph((args.size, args.size), preset=args.preset, rng=args.seed)
+    written = write_synthetic(sample, Path(args.output), vendor=args.vendor, overwrite=args.overwrite)
+    for path in written:
+        print(path)
+    return 0
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    from .config import defaults_toml
+
+    if not args.defaults:
+        msg = "say what to show: 'morpho config --defaults' prints the default configuration"
+        raise ConfigError(msg)
+    sys.stdout.write(defaults_toml())
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code (0 ok, 2 bad input/usage, 1 unexpected)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except _UsageError as exc:
+        print(f"morpho: error: {exc}", file=sys.stderr)
+        return 2
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        if args.command == "analyze":
+            return _cmd_analyze(args, argv)
+        if args.command == "info":
+            return _cmd_info(args)
+        if args.command == "synth":
+            return _cmd_synth(args)
+        return _cmd_config(args)
+    except MorphoError as exc:
+        print(f"morpho: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("morpho: interrupted; no partial result was kept", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: exit 1, traceback on -v
+        if getattr(args, "verbose", False):
+            traceback.print_exc()
+        print(f"morpho: internal error: {type(exc).__name__}: {exc} (run with -v for the traceback and report it)",
+              file=sys.stderr)
+        return 1
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,302 @@
+"""Writing results: an :class:`~morpho.pipeline.AnalysisResult` -> the contract folder.
+
+This is the only module (with :mod:`morpho.io`) that touches the filesystem.  A result folder is
+written completely into a hidden temporary sibling and then renamed into place, so a run that
+fails or is interrupted leaves either the previous result or nothing, never a half-written
+folder.  An existing folder is replaced only with ``overwrite=True``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+import platform
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import tifffile
+
+from . import __version__
+from .errors import OutputError, OutputExistsError
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "result_dir",
+    "check_writable",
+    "build_summary",
+    "write_results",
+    "write_graphml",
+    "atomic_dir",
+    "write_synthetic",
+    "to_jsonable",
+]
+
+SCHEMA_VERSION = "1.0"
+
+
+def to_jsonable(value: Any) -> Any:
+    """Convert NumPy scalars/arrays and non-finite floats (-> None) to plain JSON values."""
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [to_jsonable(v) for v in value.tolist()]
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        f = float(value)
+        return f if math.isfinite(f) else None
+    return value
+
+
+def result_dir(out_root: Path, image_path: Path) -> Path:
+    """``OUT/<image stem>``."""
+    return Path(out_root) / Path(image_path).stem
+
+
+def check_writable(target: Path, *, overwrite: bool) -> None:
+    """Fail early (before any work) when `target` exists or its parent cannot be written.
+
+    Raises
+    ------
+    OutputExistsError
+        `target` exists and `overwrite` is False.
+    OutputError
+        The parent folder cannot be created or written.
+    """
+    if target.exists() and not overwrite:
+        msg = f"{target} already exists; pass --overwrite to replace it or choose another -o folder"
+        raise OutputExistsError(msg)
+    parent = target.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        msg = f"cannot create output folder {parent} ({exc.strerror or exc}); choose a writable -o folder"
+        raise OutputError(msg) from None
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        msg = f"output folder {parent} is not writable; choose a writable -o folder"
+        raise OutputError(msg)
+
+
+@contextmanager
+def atomic_dir(target: Path, *, overwrite: bool) -> Iterator[Path]:
+    """Yield a temporary sibling folder; on success rename it to `target`, else delete it."""
+    check_writable(target, overwrite=overwrite)
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    except OSError as exc:
+        msg = f"cannot write in {target.parent} ({exc.strerror or exc}); choose a writable -o folder"
+        raise OutputError(msg) from None
+    try:
+        yield tmp
+        if target.exists():
+            if not overwrite:
+                msg = f"{target} appeared while this run was writing; pass --overwrite or choose another folder"
+                raise OutputExistsError(msg)
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+            os.replace(target, old / target.name)
+            os.replace(tmp, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version()}
+    for name in ("numpy", "scipy", "scikit-image", "opencv-python-headless", "pandas", "tifffile", "scikit-learn",
+                 "networkx", "matplotlib"):
+        try:
+            out[name] = md.version(name)
+        except md.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def build_summary(result: Any, *, argv: Sequence[str]) -> dict[str, Any]:
+    """The ``summary.json`` content (DESIGN.md contract keys, plus supporting figures)."""
+    m = result.micrograph
+    summary = {
+        "schema_version": SCHEMA_VERSION,
+        "morpho_version": __version__,
+        "created_utc": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "argv": list(argv),
+        "input": {
+            "path": str(m.path),
+            "sha256": m.sha256,
+            "shape_px": list(m.shape_px),
+            "databar_rows": int(m.databar_rows),
+            "databar_source": m.databar_source,
+            "pixel_size_m": float(m.pixel_size_m),
+            "pixel_size_source": m.pixel_size_source,
+            "vendor": m.vendor,
+            "n_pages": int(m.n_pages),
+            "notes": list(m.notes),
+        },
+        **result.summary,
+        "timing_s": {k: round(v, 4) for k, v in result.timing_s.items()},
+        "warnings": list(result.warnings),
+        "provenance": {"versions": _versions(), "platform": platform.platform()},
+    }
+    return to_jsonable(summary)
+
+
+def write_graphml(grains: pd.DataFrame, junctions: pd.DataFrame, path: Path) -> None:
+    """Write the grain graph as GraphML (networkx), node/edge attributes as in the CSVs."""
+    import networkx as nx
+
+    graph = nx.Graph()
+    node_cols = [c for c in grains.columns if c != "grain_id"]
+    for row in grains.itertuples(index=False):
+        rec = row._asdict()
+        graph.add_node(int(rec["grain_id"]), **{c: _plain(rec[c]) for c in node_cols})
+    edge_cols = [c for c in junctions.columns if c not in ("grain_a", "grain_b")]
+    for row in junctions.itertuples(index=False):
+        rec = row._asdict()
+        graph.add_edge(int(rec["grain_a"]), int(rec["grain_b"]), **{c: _plain(rec[c]) for c in edge_cols})
+    nx.write_graphml(graph, path)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return value
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    # repr-precision floats: re-reading gives the same numbers bit for bit.
+    frame.to_csv(path, index=False, float_format=None, lineterminator="\n")
+
+
+def write_results(
+    result: Any,
+    out_root: Path,
+    *,
+    argv: Sequence[str],
+    overwrite: bool = False,
+    report: bool = True,
+) -> Path:
+    """Write the contract folder ``OUT/<stem>/`` for one analysis, atomically.
+
+    Parameters
+    ----------
+    result : AnalysisResult
+        From :func:`morpho.pipeline.analyze`.
+    out_root : Path
+        The ``-o`` folder.
+    argv : sequence of str
+        The command line, recorded in ``summary.json``.
+    overwrite : bool
+        Replace an existing result folder.
+    report : bool
+        Write ``report.html`` (``--no-report`` turns it off).
+
+    Returns
+    -------
+    Path
+        The result folder.
+
+    Raises
+    ------
+    OutputExistsError, OutputError
+    """
+    from . import plots
+    from .report import render_report
+
+    target = result_dir(Path(out_root), Path(result.micrograph.path))
+    summary = build_summary(result, argv=argv)
+    with atomic_dir(target, overwrite=overwrite) as tmp:
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+        (tmp / "config.json").write_text(json.dumps(to_jsonable(result.config.to_dict()), indent=2) + "\n", encoding="utf-8")
+        _write_csv(result.grains, tmp / "grains.csv")
+        _write_csv(result.junctions, tmp / "junctions.csv")
+        tifffile.imwrite(tmp / "labels.tif", result.full_labels, compression="zlib", metadata=None)
+        write_graphml(result.grains, result.junctions, tmp / "graph.graphml")
+        hist = plots.histogram_figure(result.distribution, title=Path(result.micrograph.path).stem)
+        for fmt in ("png", "pdf"):
+            (tmp / f"histogram.{fmt}").write_bytes(plots.figure_to_bytes(hist, fmt))
+        overlay = _overlay(result)
+        import cv2
+
+        ok, buf = cv2.imencode(".png", overlay[:, :, ::-1])
+        if not ok:  # pragma: no cover - OpenCV failure
+            msg = "could not encode overlay.png"
+            raise OutputError(msg)
+        (tmp / "overlay.png").write_bytes(buf.tobytes())
+        if report:
+            html = render_report(result, summary=summary, overlay_png=buf.tobytes(),
+                                 histogram_png=plots.figure_to_bytes(hist, "png"))
+            (tmp / "report.html").write_text(html, encoding="utf-8")
+    return target
+
+
+def _overlay(result: Any) -> np.ndarray:
+    from . import plots
+
+    grains = result.grains
+    px = result.micrograph.pixel_size_m
+    centroids_rc = np.stack([grains["y_m"].to_numpy() / px, grains["x_m"].to_numpy() / px], axis=1) if len(grains) else np.zeros((0, 2))
+    edges = result.junctions[["grain_a", "grain_b"]].to_numpy(dtype=np.int64) - 1
+    gaps = result.junctions["gap_m"].to_numpy() if len(result.junctions) else None
+    return plots.overlay_figure(
+        result.micrograph.analysis_pixels,
+        result.segmentation.labels,
+        centroids_rc,
+        edges,
+        edge_values=gaps,
+        pixel_size_m=px,
+    )
+
+
+def write_synthetic(sample: Any, path: Path, *, vendor: str = "fei", overwrite: bool = False) -> list[Path]:
+    """Write a synthetic micrograph in a vendor's TIFF format plus its ground truth.
+
+    Files: ``PATH`` (the micrograph, and a sidecar for vendors that use one),
+    ``<stem>_truth_labels.tif`` (uint32, same shape), ``<stem>_truth_grains.csv`` and
+    ``<stem>_truth.json`` (the generation parameters).
+
+    Raises
+    ------
+    OutputExistsError, OutputError
+    """
+    from .vendor_tiff import write_sem_tiff
+
+    path = Path(path)
+    stem = path.with_suffix("")
+    targets = [path, Path(f"{stem}_truth_labels.tif"), Path(f"{stem}_truth_grains.csv"), Path(f"{stem}_truth.json")]
+    existing = [t for t in targets if t.exists()]
+    if existing and not overwrite:
+        msg = f"{existing[0]} already exists; pass --overwrite to replace it or choose another name"
+        raise OutputExistsError(msg)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        written = write_sem_tiff(path, sample.image, vendor=vendor, pixel_size_m=sample.pixel_size_m,
+                                 databar_rows=sample.databar_rows)
+        tifffile.imwrite(targets[1], sample.labels.astype(np.uint32), compression="zlib")
+        _write_csv(sample.grains, targets[2])
+        meta = {"preset": sample.preset, "pixel_size_m": sample.pixel_size_m, "databar_rows": sample.databar_rows,
+                "params": sample.params, "morpho_version": __version__}
+        targets[3].write_text(json.dumps(to_jsonable(meta), indent=2) + "\n", encoding="utf-8")
+    except PermissionError as exc:
+        msg = f"cannot write {exc.filename or path}: permission denied; choose a writable folder"
+        raise OutputError(msg) from None
+    return [*written, *targets[1:]]

@@ -1,0 +1,178 @@
+"""``analyze``: a micrograph and a configuration -> every table and number (no I/O).
+
+The stages run in order: segment -> measure -> graph -> distribution -> physics.  Each stage is a
+pure function of plain arrays and DataFrames; this module composes them, times them, and
+collects the warnings they raise so that the CLI can show them and the summary can record them.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .config import AnalysisConfig
+from .distribution import SizeDistribution, size_distribution
+from .graph import build_graph
+from .io import Micrograph
+from .measure import measure_grains
+from .physics import compute_physics
+from .segment import SegmentationResult, segment
+
+__all__ = ["AnalysisResult", "analyze", "CONTRACT_GRAIN_COLUMNS", "CONTRACT_JUNCTION_COLUMNS"]
+
+CONTRACT_GRAIN_COLUMNS = [
+    "grain_id", "x_m", "y_m", "area_m2", "diameter_m", "perimeter_m", "major_axis_m", "minor_axis_m",
+    "orientation_rad", "eccentricity", "solidity", "touches_border", "coordination", "capacitance_F",
+    "charging_energy_K",
+]
+CONTRACT_JUNCTION_COLUMNS = [
+    "grain_a", "grain_b", "gap_m", "facing_length_m", "center_distance_m", "capacitance_F",
+    "resistance_ohm", "josephson_energy_K", "ej_over_ec",
+]
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    """Everything ``morpho analyze`` computes for one micrograph.
+
+    Attributes
+    ----------
+    micrograph : Micrograph
+        The input, with its pixel size and databar.
+    config : AnalysisConfig
+        The resolved configuration.
+    segmentation : SegmentationResult
+        Labels of the analysed region (databar rows excluded) and segmentation figures.
+    grains, junctions : pandas.DataFrame
+        The grains and junctions tables, contract columns first.
+    distribution : SizeDistribution
+        Size distribution of interior grains.
+    summary : dict
+        ``grains``, ``distribution``, ``graph``, ``physics``, ``segmentation`` sections.
+    timing_s : dict
+        Wall time per stage in seconds.
+    warnings : tuple of str
+        Warnings raised by the stages (also shown by the CLI).
+    """
+
+    micrograph: Micrograph
+    config: AnalysisConfig
+    segmentation: SegmentationResult
+    grains: pd.DataFrame
+    junctions: pd.DataFrame
+    distribution: SizeDistribution
+    summary: dict[str, Any]
+    timing_s: dict[str, float] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def full_labels(self) -> np.ndarray:
+        """uint32 labels of the whole file's shape; databar rows are 0."""
+        rows, cols = self.micrograph.shape_px
+        out = np.zeros((rows, cols), dtype=np.uint32)
+        region = self.segmentation.labels
+        out[: region.shape[0], : region.shape[1]] = region
+        return out
+
+
+def _ordered(frame: pd.DataFrame, first: list[str]) -> pd.DataFrame:
+    rest = [c for c in frame.columns if c not in first]
+    return frame[[c for c in first if c in frame.columns] + rest]
+
+
+def analyze(micrograph: Micrograph, config: AnalysisConfig | None = None) -> AnalysisResult:
+    """Run the whole analysis on one micrograph.
+
+    Parameters
+    ----------
+    micrograph : Micrograph
+        From :func:`morpho.io.read_micrograph`; its ``analysis_pixels`` (databar removed) are
+        segmented and its ``pixel_size_m`` converts every measurement to SI.
+    config : AnalysisConfig, optional
+        Defaults to ``AnalysisConfig()``.
+
+    Returns
+    -------
+    AnalysisResult
+
+    Raises
+    ------
+    InputError
+        For an image that cannot be analysed (constant, too small).
+    SegmentationError
+        When no grain is found or everything is grain.
+    """
+    cfg = config if config is not None else AnalysisConfig()
+    px = micrograph.pixel_size_m
+    timing: dict[str, float] = {}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        t0 = time.perf_counter()
+        seg = segment(micrograph.analysis_pixels, pixel_size_m=px, config=cfg.segment)
+        timing["segment"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        grains = measure_grains(seg.labels, pixel_size_m=px)
+        timing["measure"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        graph = build_graph(seg.labels, grains, pixel_size_m=px, config=cfg.graph)
+        timing["graph"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        interior = graph.grains.loc[~graph.grains["touches_border"], "diameter_m"].to_numpy()
+        dist = size_distribution(interior, config=cfg.distribution)
+        timing["distribution"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        phys = compute_physics(
+            graph.grains, graph.junctions, mean_coordination=graph.summary["mean_coordination"], config=cfg.physics
+        )
+        timing["physics"] = time.perf_counter() - t0
+    messages = tuple(dict.fromkeys(str(w.message) for w in caught))
+
+    grains_out = _ordered(phys.grains, CONTRACT_GRAIN_COLUMNS)
+    junctions_out = _ordered(phys.junctions, CONTRACT_JUNCTION_COLUMNS)
+    region_area_px = float(seg.labels.size)
+    diam = grains_out["diameter_m"].to_numpy()
+    grains_summary = {
+        "count": int(len(grains_out)),
+        "count_interior": int((~grains_out["touches_border"]).sum()),
+        "coverage_fraction": float(grains_out["area_px"].sum() / region_area_px) if len(grains_out) else 0.0,
+        "mean_diameter_m": float(diam.mean()) if diam.size else float("nan"),
+        "median_diameter_m": float(np.median(diam)) if diam.size else float("nan"),
+        "geometric_mean_diameter_m": float(np.exp(np.log(diam).mean())) if diam.size else float("nan"),
+        "min_diameter_m_cut": float(max(cfg.segment.min_diameter_m, 2 * np.sqrt(seg.min_area_px / np.pi) * px)),
+        "n_removed_small": seg.n_removed_small,
+    }
+    segmentation_summary = {
+        "threshold": seg.threshold,
+        "noise_sigma": seg.noise_sigma,
+        "smoothing_sigma_px": seg.smoothing_sigma_px,
+        "min_area_px": seg.min_area_px,
+        "n_split": seg.n_split,
+        "dark_grains": cfg.segment.dark_grains,
+    }
+    summary = {
+        "grains": grains_summary,
+        "distribution": dist.to_summary(),
+        "graph": graph.summary,
+        "physics": phys.summary,
+        "segmentation": segmentation_summary,
+    }
+    return AnalysisResult(
+        micrograph=micrograph,
+        config=cfg,
+        segmentation=seg,
+        grains=grains_out,
+        junctions=junctions_out,
+        distribution=dist,
+        summary=summary,
+        timing_s=timing,
+        warnings=messages,
+    )

@@ -1,0 +1,33 @@
+"""Shared test set-up: versions in the header, strict floating point, paths to shared data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+#: ../shared/data beside the repository root (real microscope files; never copied into the repo).
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def pytest_report_header(config):
+    import pandas
+    import scipy
+    import skimage
+    import tifffile
+
+    import morpho
+
+    return (
+        f"morpho {morpho.__version__}, numpy {np.__version__}, scipy {scipy.__version__}, "
+        f"skimage {skimage.__version__}, pandas {pandas.__version__}, tifffile {tifffile.__version__}"
+    )
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The shared real-data folder, or skip the test where it is absent (a user's checkout)."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is not present")
+    return SHARED_DATA

@@ -1,0 +1,118 @@
+"""Segmentation on small synthetic images with known grains."""
+
+import cv2
+import numpy as np
+import pytest
+
+from morpho.config import SegmentConfig
+from morpho.errors import InputError, SegmentationError
+from morpho.evaluate import match_labels
+from morpho.segment import estimate_noise_sigma, flatten_background, relabel_raster_order, segment
+
+PX = 2e-9
+
+
+def _render(labels: np.ndarray, *, rng: np.random.Generator, noise: float = 0.04, gradient: float = 0.0) -> np.ndarray:
+    img = np.where(labels > 0, 0.75, 0.25).astype(np.float32)
+    img = cv2.GaussianBlur(img, (0, 0), 1.0)
+    rows, cols = labels.shape
+    img += gradient * np.linspace(0, 1, cols, dtype=np.float32)[None, :]
+    img += rng.normal(0, noise, img.shape).astype(np.float32)
+    return np.clip(img * 255, 0, 255).astype(np.uint8)
+
+
+def _disks(shape, disks):
+    rr, cc = np.mgrid[: shape[0], : shape[1]]
+    lab = np.zeros(shape, dtype=np.int32)
+    for i, (r, c, rad) in enumerate(disks, 1):
+        lab[(rr - r) ** 2 + (cc - c) ** 2 <= rad**2] = i
+    return relabel_raster_order(lab)
+
+
+def test_segment_finds_small_and_large_disks():
+    rng = np.random.default_rng(0)
+    disks = [(40, 40, 30), (40, 120, 25), (120, 60, 3), (130, 100, 4), (150, 140, 3.5), (110, 150, 8), (160, 30, 12)]
+    truth = _disks((200, 200), disks)
+    res = segment(_render(truth, rng=rng), pixel_size_m=PX)
+    m = match_labels(truth, res.labels)
+    assert m.f1 == 1.0  # every grain, 3 px radius included, found once
+    assert m.mean_iou > 0.8
+
+
+def test_segment_splits_touching_disks_but_not_one_large_grain():
+    rng = np.random.default_rng(1)
+    rr, cc = np.mgrid[:160, :200]
+    truth = np.zeros((160, 200), dtype=np.int32)
+    truth[(rr - 50) ** 2 + (cc - 50) ** 2 <= 30**2] = 1
+    truth[((rr - 50) ** 2 + (cc - 105) ** 2 <= 28**2) & (truth == 0)] = 2  # overlaps: touching pair
+    # a large irregular (lobed) grain that must stay one object
+    theta = np.arctan2(rr - 115, cc - 100)
+    radius = 35 * (1 + 0.12 * np.cos(3 * theta) + 0.08 * np.sin(5 * theta))
+    truth[np.hypot(rr - 115, cc - 100) <= radius] = 3
+    truth = relabel_raster_order(truth)
+    res = segment(_render(truth, rng=rng, noise=0.02), pixel_size_m=PX)
+    m = match_labels(truth, res.labels)
+    assert m.n_pred == 3 and m.n_matched == 3
+
+
+def test_segment_dark_grains_and_gradient():
+    rng = np.random.default_rng(2)
+    truth = _disks((128, 128), [(30, 30, 10), (30, 90, 8), (90, 40, 6), (95, 100, 12)])
+    img = 255 - _render(truth, rng=rng, gradient=0.4)
+    res = segment(img, pixel_size_m=PX, config=SegmentConfig(dark_grains=True))
+    assert match_labels(truth, res.labels).f1 == 1.0
+
+
+def test_segment_min_diameter_drops_small_grains():
+    rng = np.random.default_rng(3)
+    truth = _disks((100, 100), [(30, 30, 10), (70, 70, 3)])
+    res = segment(_render(truth, rng=rng, noise=0.01), pixel_size_m=PX, config=SegmentConfig(min_diameter_m=10 * PX))
+    assert res.labels.max() == 1
+    assert res.n_removed_small == 1
+
+
+def test_segment_labels_in_raster_order():
+    rng = np.random.default_rng(4)
+    truth = _disks((100, 100), [(70, 20, 8), (20, 70, 8), (20, 20, 8)])
+    lab = segment(_render(truth, rng=rng), pixel_size_m=PX).labels
+    first = [np.flatnonzero(lab.ravel() == k)[0] for k in range(1, lab.max() + 1)]
+    assert first == sorted(first)
+
+
+def test_segment_constant_image_raises_inputerror():
+    with pytest.raises(InputError, match="constant"):
+        segment(np.full((64, 64), 7, dtype=np.uint8), pixel_size_m=PX)
+
+
+def test_segment_only_specks_below_min_size_raises_segmentationerror():
+    img = np.zeros((64, 64), dtype=np.uint8)
+    img[10, 10] = img[40, 50] = 255  # single-pixel specks, below the 9 px^2 floor
+    with pytest.raises(SegmentationError, match="no grains"):
+        segment(img, pixel_size_m=PX, config=SegmentConfig(smoothing_sigma_px=0.0))
+
+
+def test_segment_bad_shapes_raise():
+    with pytest.raises(InputError, match="2-D"):
+        segment(np.zeros((4, 4, 3)), pixel_size_m=PX)
+    with pytest.raises(InputError, match="too small"):
+        segment(np.zeros((1, 1)), pixel_size_m=PX)
+    with pytest.raises(InputError, match="pixel_size_m"):
+        segment(np.zeros((16, 16)), pixel_size_m=-1.0)
+
+
+def test_flatten_background_removes_linear_gradient():
+    rng = np.random.default_rng(6)
+    truth = _disks((256, 256), [(r, c, 10) for r in range(30, 256, 60) for c in range(30, 256, 60)])
+    base = np.where(truth > 0, 0.7, 0.2) + 0.3 * np.linspace(0, 1, 256)[None, :]
+    base = base + rng.normal(0, 0.01, base.shape)
+    flat = flatten_background(base.astype(np.float32))
+    # the matrix level is now the same on the left and right thirds
+    m_left = np.median(flat[:, :80][truth[:, :80] == 0])
+    m_right = np.median(flat[:, -80:][truth[:, -80:] == 0])
+    assert abs(m_left - m_right) < 0.03
+
+
+def test_estimate_noise_sigma_recovers_white_noise():
+    rng = np.random.default_rng(7)
+    img = rng.normal(0.5, 0.05, (256, 256)).astype(np.float32)
+    assert estimate_noise_sigma(img) == pytest.approx(0.05, rel=0.05)
