@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     syn.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     syn.add_argument("--size", type=int, default=1024, help="image side in pixels (default 1024)")
     syn.add_argument("--vendor", default="fei", help="metadata format: fei, zeiss, tescan, jeol, hitachi, imagej, ... (default fei)")
+    syn.add_argument("--no-databar", action="store_true", help="no SEM information bar at the bottom")
+    syn.add_argument("--dark-grains", action="store_true", help="dark grains on a bright matrix")
+    syn.add_argument("--bit-depth", type=int, choices=(8, 16), default=8)
     syn.add_argument("--overwrite", action="store_true")
     syn.add_argument("-v", "--verbose", action="store_true")
 
@@ -197,7 +200,8 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     if args.size < 64:
         msg = f"--size {args.size} is too small; use at least 64 pixels"
         raise ConfigError(msg)
-    sample = make_sem_micrograph((args.size, args.size), preset=args.preset, rng=args.seed)
+    sample = make_sem_micrograph((args.size, args.size), preset=args.preset, rng=args.seed,
+                                 databar=not args.no_databar, dark_grains=args.dark_grains, bit_depth=args.bit_depth)
     written = write_synthetic(sample, Path(args.output), vendor=args.vendor, overwrite=args.overwrite)
     for path in written:
         print(path)

@@ -200,6 +200,11 @@ _SECTIONS: dict[str, type] = {
 }
 
 
+def _is_length_key(name: str) -> bool:
+    """A length in metres (``*_m``), not a quantity per metre (``*_per_m``)."""
+    return name.endswith("_m") and not name.endswith("_per_m")
+
+
 def _coerce(section: str, name: str, annotation: Any, value: Any) -> Any:
     """Check and convert one value against a dataclass field annotation."""
     key = f"{section}.{name}"
@@ -213,8 +218,6 @@ def _coerce(section: str, name: str, annotation: Any, value: Any) -> Any:
         hint = non_none[0] if len(non_none) == 1 else non_none
         origin = typing.get_origin(hint) if not isinstance(hint, list) else None
         args = typing.get_args(hint) if not isinstance(hint, list) else ()
-    if isinstance(value, str) and name.endswith("_m") and hint is float:
-        return parse_length(value)
     if origin is Literal:
         if value not in args:
             msg = f"config key {key} must be one of {', '.join(map(repr, args))}, got {value!r}"
@@ -246,6 +249,8 @@ def _section_from_dict(section: str, data: Any) -> Any:
     if not isinstance(data, dict):
         msg = f"config section [{section}] must be a table of keys, got {type(data).__name__}"
         raise ConfigError(msg)
+    # Lengths may be written with units in any section ("10nm").
+    data = {k: parse_length(v) if isinstance(v, str) and _is_length_key(k) else v for k, v in data.items()}
     if hasattr(cls, "from_dict"):
         return cls.from_dict(data)
     hints = typing.get_type_hints(cls)
@@ -293,8 +298,8 @@ def _toml_value(value: Any, name: str) -> str:
         return "true" if value else "false"
     if isinstance(value, str):
         return json.dumps(value)
-    if isinstance(value, float) and name.endswith("_m"):
-        return json.dumps(format_length(value))
+    if isinstance(value, float) and _is_length_key(name):
+        return f"{value!r}  # {format_length(value)}"
     return repr(value)
 
 

@@ -1,0 +1,233 @@
+"""The command line, in-process: exit codes, one-line errors, the contract folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import tifffile
+
+from morpho.cli import main
+from morpho.config import AnalysisConfig, config_from_dict
+from morpho.export import write_synthetic
+from morpho.synthetic import make_sem_micrograph
+
+CHECK_CONTRACT = Path(__file__).resolve().parents[2].parent / "shared" / "tools" / "check_contract.py"
+CONTRACT_FILES = ["summary.json", "grains.csv", "junctions.csv", "labels.tif", "graph.graphml", "histogram.png",
+                  "histogram.pdf", "overlay.png", "config.json", "report.html"]
+
+
+@pytest.fixture(scope="module")
+def sem_tif(tmp_path_factory) -> Path:
+    """A small synthetic In/InOx micrograph written as an FEI TIFF with a databar."""
+    folder = tmp_path_factory.mktemp("img")
+    sample = make_sem_micrograph((640, 640), preset="inox-bimodal", rng=5, databar=True)
+    write_synthetic(sample, folder / "film.tif", vendor="fei")
+    return folder / "film.tif"
+
+
+def _one_error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert "Traceback" not in err[0]
+    assert err[0].startswith("morpho: error:")
+    return err[0]
+
+
+def test_analyze_writes_every_contract_file(sem_tif, tmp_path, capsys):
+    assert main(["analyze", str(sem_tif), "-o", str(tmp_path), "-q"]) == 0
+    out = tmp_path / "film"
+    for name in CONTRACT_FILES:
+        assert (out / name).stat().st_size > 0, name
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["input"]["pixel_size_source"].startswith("FEI")
+    assert summary["input"]["pixel_size_m"] == pytest.approx(2e-9, rel=1e-9)
+    labels = tifffile.imread(out / "labels.tif")
+    assert labels.dtype == np.uint32
+    assert labels.shape == tifffile.imread(sem_tif).shape
+    bar = summary["input"]["databar_rows"]
+    assert bar > 0 and not labels[-bar:].any()  # databar rows are 0
+    grains = pd.read_csv(out / "grains.csv")
+    assert set(np.unique(labels[labels > 0])) == set(grains.grain_id)
+    # no temporary folders are left behind
+    assert [p.name for p in tmp_path.iterdir()] == ["film"]
+
+
+@pytest.mark.skipif(not CHECK_CONTRACT.is_file(), reason="../shared/tools/check_contract.py is absent")
+def test_analyze_output_passes_the_shared_contract_check(sem_tif, tmp_path):
+    assert main(["analyze", str(sem_tif), "-o", str(tmp_path), "-q"]) == 0
+    proc = subprocess.run([sys.executable, str(CHECK_CONTRACT), str(tmp_path / "film"), "--image", str(sem_tif)],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "contract ok" in proc.stdout
+
+
+def test_analyze_existing_output_needs_overwrite(sem_tif, tmp_path, capsys):
+    assert main(["analyze", str(sem_tif), "-o", str(tmp_path), "-q"]) == 0
+    before = (tmp_path / "film" / "summary.json").read_text()
+    capsys.readouterr()
+    assert main(["analyze", str(sem_tif), "-o", str(tmp_path), "-q"]) == 2
+    assert "--overwrite" in _one_error_line(capsys)
+    assert (tmp_path / "film" / "summary.json").read_text() == before
+    assert main(["analyze", str(sem_tif), "-o", str(tmp_path), "-q", "--overwrite"]) == 0
+
+
+def test_analyze_config_json_reproduces_identical_tables(sem_tif, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert main(["analyze", str(sem_tif), "-o", str(a), "-q", "--max-gap", "40nm", "--set", "physics.relative_permittivity=12"]) == 0
+    assert main(["analyze", str(sem_tif), "-o", str(b), "-q", "--config", str(a / "film" / "config.json")]) == 0
+    for name in ("grains.csv", "junctions.csv", "config.json"):
+        assert (a / "film" / name).read_bytes() == (b / "film" / name).read_bytes(), name
+    cfg = json.loads((a / "film" / "config.json").read_text())
+    assert cfg["graph"]["max_gap_m"] == pytest.approx(40e-9)
+    assert cfg["physics"]["relative_permittivity"] == 12
+
+
+def test_analyze_pixel_size_option_overrides_metadata(sem_tif, tmp_path):
+    assert main(["analyze", str(sem_tif), "-o", str(tmp_path), "-q", "--pixel-size", "4 nm", "--no-report"]) == 0
+    s = json.loads((tmp_path / "film" / "summary.json").read_text())
+    assert s["input"]["pixel_size_m"] == pytest.approx(4e-9, rel=1e-12)
+    assert s["input"]["pixel_size_source"] == "--pixel-size"
+    assert not (tmp_path / "film" / "report.html").exists()
+
+
+def test_analyze_missing_file_exits_2_with_one_line(tmp_path, capsys):
+    assert main(["analyze", str(tmp_path / "nope.tif"), "-o", str(tmp_path / "out")]) == 2
+    assert "nope.tif" in _one_error_line(capsys)
+    assert not (tmp_path / "out" / "nope").exists()
+
+
+def test_analyze_not_a_tiff_exits_2(tmp_path, capsys):
+    bad = tmp_path / "notes.tif"
+    bad.write_text("this is not an image\n")
+    assert main(["analyze", str(bad), "-o", str(tmp_path / "out")]) == 2
+    _one_error_line(capsys)
+
+
+def test_analyze_truncated_tiff_exits_2(sem_tif, tmp_path, capsys):
+    data = sem_tif.read_bytes()
+    cut = tmp_path / "cut.tif"
+    cut.write_bytes(data[: len(data) // 3])
+    assert main(["analyze", str(cut), "-o", str(tmp_path / "out"), "--pixel-size", "2nm"]) == 2
+    _one_error_line(capsys)
+    assert not (tmp_path / "out" / "cut").exists()
+
+
+def test_analyze_constant_image_exits_2_and_leaves_nothing(tmp_path, capsys):
+    img = tmp_path / "flat.tif"
+    tifffile.imwrite(img, np.full((128, 128), 90, dtype=np.uint8))
+    out = tmp_path / "out"
+    assert main(["analyze", str(img), "-o", str(out), "--pixel-size", "2nm"]) == 2
+    assert "constant" in _one_error_line(capsys)
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_analyze_empty_image_exits_2(tmp_path, capsys):
+    img = tmp_path / "empty.tif"
+    with pytest.warns(UserWarning, match="zero-size"):
+        tifffile.imwrite(img, np.zeros((0, 0), dtype=np.uint8))
+    assert main(["analyze", str(img), "-o", str(tmp_path / "out"), "--pixel-size", "2nm"]) == 2
+    _one_error_line(capsys)
+
+
+def test_analyze_no_scale_exits_2_suggesting_pixel_size(tmp_path, capsys):
+    img = tmp_path / "plain.tif"
+    tifffile.imwrite(img, (np.random.default_rng(0).random((64, 64)) * 255).astype(np.uint8), resolution=(300, 300))
+    assert main(["analyze", str(img), "-o", str(tmp_path / "out")]) == 2
+    assert "--pixel-size" in _one_error_line(capsys)
+
+
+def test_analyze_unwritable_output_exits_2(sem_tif, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where a folder should be")
+    assert main(["analyze", str(sem_tif), "-o", str(blocker / "out")]) == 2
+    assert "writable" in _one_error_line(capsys)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores folder permissions")
+def test_analyze_read_only_folder_exits_2(sem_tif, tmp_path, capsys):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        assert main(["analyze", str(sem_tif), "-o", str(ro)]) == 2
+        assert "writable" in _one_error_line(capsys)
+    finally:
+        ro.chmod(0o700)
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--pixel-size", "2.5 parsecs"], "unit"),
+        (["--pixel-size", "2.5"], "no unit"),
+        (["--set", "physics.no_such_key=1"], "no_such_key"),
+        (["--set", "segment.split_ratio=2"], "split_ratio"),
+        (["--max-gap", "abc"], "length"),
+    ],
+)
+def test_analyze_bad_options_exit_2_naming_the_problem(sem_tif, tmp_path, capsys, args, needle):
+    assert main(["analyze", str(sem_tif), "-o", str(tmp_path), *args]) == 2
+    assert needle in _one_error_line(capsys)
+
+
+def test_analyze_bad_config_file_names_the_key(sem_tif, tmp_path, capsys):
+    cfg = tmp_path / "m.toml"
+    cfg.write_text("[segment]\nthreshold_methd = 'otsu'\n")
+    assert main(["analyze", str(sem_tif), "-o", str(tmp_path), "--config", str(cfg)]) == 2
+    assert "threshold_methd" in _one_error_line(capsys)
+
+
+def test_info_json_reports_pixel_size_and_source(sem_tif, capsys):
+    assert main(["info", str(sem_tif), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["pixel_size_m"] == pytest.approx(2e-9, rel=1e-9)
+    assert "FEI" in info["pixel_size_source"]
+    assert info["databar_rows"] > 0
+
+
+def test_info_text_output(sem_tif, capsys):
+    assert main(["info", str(sem_tif)]) == 0
+    out = capsys.readouterr().out
+    assert "pixel_size_source" in out and "FEI" in out
+
+
+def test_config_defaults_is_toml_that_reloads_to_the_defaults(capsys):
+    assert main(["config", "--defaults"]) == 0
+    data = tomllib.loads(capsys.readouterr().out)
+    assert config_from_dict(data) == AnalysisConfig()
+
+
+def test_version_and_help(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert "morpho" in capsys.readouterr().out
+    assert main([]) == 2
+    assert main(["frobnicate"]) == 2
+
+
+def test_synth_writes_micrograph_and_truth(tmp_path, capsys):
+    out = tmp_path / "s.tif"
+    assert main(["synth", str(out), "--size", "256", "--seed", "3", "--vendor", "zeiss"]) == 0
+    printed = capsys.readouterr().out.split()
+    assert str(out) in printed
+    assert (tmp_path / "s_truth_labels.tif").is_file()
+    assert main(["info", str(out), "--json"]) == 0
+    assert "Zeiss" in json.loads(capsys.readouterr().out)["pixel_size_source"]
+    assert main(["synth", str(out), "--size", "256"]) == 2  # exists, no --overwrite
+
+
+@pytest.mark.slow
+def test_installed_entry_point_runs(sem_tif, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "morpho", "info", str(sem_tif)], capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "pixel_size_m" in proc.stdout
