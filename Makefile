@@ -32,7 +32,7 @@ bench-accuracy: $(VENV)/.installed-test
 
 # Regenerate the demo micrograph (committed; made by morpho itself).
 images: $(VENV)/.installed
-	$(BIN)/morpho synth $(DEMO) --preset inox-bimodal --seed 2022 --size 1024 --vendor fei --overwrite
+	$(BIN)/morpho synth $(DEMO) --preset inox-bimodal --seed 2022 --size 2048 --vendor fei --overwrite
 	rm -f images/inox_demo_truth*
 
 clean:

@@ -243,7 +243,11 @@ def write_results(
             raise OutputError(msg)
         (tmp / "overlay.png").write_bytes(buf.tobytes())
         if report:
-            html = render_report(result, summary=summary, overlay_png=buf.tobytes(),
+            # The report inlines a reduced overlay (<= 1200 px) so that it stays a few MB.
+            scale = 1200 / max(overlay.shape[:2])
+            small = cv2.resize(overlay, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else overlay
+            ok, small_buf = cv2.imencode(".png", small[:, :, ::-1])
+            html = render_report(result, summary=summary, overlay_png=small_buf.tobytes(),
                                  histogram_png=plots.figure_to_bytes(hist, "png"))
             (tmp / "report.html").write_text(html, encoding="utf-8")
     return target
