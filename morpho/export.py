@@ -156,11 +156,12 @@ def build_summary(result: Any, *, argv: Sequence[str]) -> dict[str, Any]:
     return to_jsonable(summary)
 
 
-def write_graphml(grains: pd.DataFrame, junctions: pd.DataFrame, path: Path) -> None:
+def write_graphml(grains: pd.DataFrame, junctions: pd.DataFrame, path: Path, *,
+                  graph_attributes: dict[str, Any] | None = None) -> None:
     """Write the grain graph as GraphML (networkx), node/edge attributes as in the CSVs."""
     import networkx as nx
 
-    graph = nx.Graph()
+    graph = nx.Graph(**(graph_attributes or {}))
     node_cols = [c for c in grains.columns if c != "grain_id"]
     for row in grains.itertuples(index=False):
         rec = row._asdict()
@@ -229,8 +230,11 @@ def write_results(
         (tmp / "config.json").write_text(json.dumps(to_jsonable(result.config.to_dict()), indent=2) + "\n", encoding="utf-8")
         _write_csv(result.grains, tmp / "grains.csv")
         _write_csv(result.junctions, tmp / "junctions.csv")
-        tifffile.imwrite(tmp / "labels.tif", result.full_labels, compression="zlib", metadata=None)
-        write_graphml(result.grains, result.junctions, tmp / "graph.graphml")
+        scale = {"pixel_size_m": summary["input"]["pixel_size_m"],
+                 "pixel_size_source": summary["input"]["pixel_size_source"]}
+        tifffile.imwrite(tmp / "labels.tif", result.full_labels, compression="zlib", metadata=None,
+                         description=json.dumps({"morpho": __version__, "content": "grain labels", **scale}))
+        write_graphml(result.grains, result.junctions, tmp / "graph.graphml", graph_attributes=scale)
         hist = plots.histogram_figure(result.distribution, title=Path(result.micrograph.path).stem)
         for fmt in ("png", "pdf"):
             (tmp / f"histogram.{fmt}").write_bytes(plots.figure_to_bytes(hist, fmt))
@@ -276,7 +280,8 @@ def write_synthetic(sample: Any, path: Path, *, vendor: str = "fei", overwrite: 
 
     Files: ``PATH`` (the micrograph, and a sidecar for vendors that use one),
     ``<stem>_truth_labels.tif`` (uint32, same shape), ``<stem>_truth_grains.csv`` and
-    ``<stem>_truth.json`` (the generation parameters).
+    ``<stem>_truth.json`` (the generation parameters) and ``<stem>_truth_junctions.csv`` (the
+    true neighbour pairs and gaps, where the sample has them).
 
     Raises
     ------
@@ -286,7 +291,8 @@ def write_synthetic(sample: Any, path: Path, *, vendor: str = "fei", overwrite: 
 
     path = Path(path)
     stem = path.with_suffix("")
-    targets = [path, Path(f"{stem}_truth_labels.tif"), Path(f"{stem}_truth_grains.csv"), Path(f"{stem}_truth.json")]
+    targets = [path, Path(f"{stem}_truth_labels.tif"), Path(f"{stem}_truth_grains.csv"), Path(f"{stem}_truth.json"),
+               Path(f"{stem}_truth_junctions.csv")]
     existing = [t for t in targets if t.exists()]
     if existing and not overwrite:
         msg = f"{existing[0]} already exists; pass --overwrite to replace it or choose another name"
@@ -300,6 +306,10 @@ def write_synthetic(sample: Any, path: Path, *, vendor: str = "fei", overwrite: 
         meta = {"preset": sample.preset, "pixel_size_m": sample.pixel_size_m, "databar_rows": sample.databar_rows,
                 "params": sample.params, "morpho_version": __version__}
         targets[3].write_text(json.dumps(to_jsonable(meta), indent=2) + "\n", encoding="utf-8")
+        if sample.junctions is not None:
+            _write_csv(sample.junctions, targets[4])
+        else:
+            targets.pop()
     except PermissionError as exc:
         msg = f"cannot write {exc.filename or path}: permission denied; choose a writable folder"
         raise OutputError(msg) from None

@@ -80,9 +80,9 @@ class SyntheticSample:
         Every generation parameter, JSON-serialisable (the seed is recorded when an integer
         seed was given, else ``None``).
     junctions : pandas.DataFrame or None
-        Known neighbour pairs (``grain_a < grain_b``, ``gap_m``, ``facing_length_m``,
-        ``center_distance_m``) where the generator knows them analytically
-        (:func:`make_disk_mosaic`), else ``None``.
+        True neighbour pairs (``grain_a < grain_b``, ``gap_m``, ``facing_length_m``,
+        ``center_distance_m``): analytic for :func:`make_disk_mosaic`, and the SKIZ graph of the
+        truth labels (:func:`morpho.graph.skiz_junctions`) for :func:`make_sem_micrograph`.
     """
 
     image: np.ndarray
@@ -845,6 +845,13 @@ def make_sem_micrograph(
         "databar": bool(databar),
         "seed": _seed_record(rng),
     }
+    # True neighbour pairs and gaps: the SKIZ graph of the truth labels, by the same definitions
+    # that morpho.graph applies to a segmentation, so measured and true graphs compare directly.
+    from .graph import skiz_junctions
+
+    region = labels[: labels.shape[0] - int(bar_rows)]
+    junctions = skiz_junctions(region, pixel_size_m=float(p["pixel_size_m"]),
+                               centroids_m=grains[["x_m", "y_m"]].to_numpy(dtype=np.float64))
     return SyntheticSample(
         image=image,
         labels=labels,
@@ -853,6 +860,7 @@ def make_sem_micrograph(
         databar_rows=int(bar_rows),
         preset=preset,
         params=record,
+        junctions=junctions,
     )
 
 

@@ -231,3 +231,15 @@ def test_installed_entry_point_runs(sem_tif, tmp_path):
                           check=False)
     assert proc.returncode == 0, proc.stderr
     assert "pixel_size_m" in proc.stdout
+
+
+def test_labels_tif_and_graphml_carry_the_pixel_size(sem_tif, tmp_path):
+    import networkx as nx
+
+    assert main(["analyze", str(sem_tif), "-o", str(tmp_path), "-q", "--no-report"]) == 0
+    with tifffile.TiffFile(tmp_path / "film" / "labels.tif") as tif:
+        meta = json.loads(tif.pages[0].description)
+    assert meta["pixel_size_m"] == pytest.approx(2e-9, rel=1e-12)
+    assert meta["pixel_size_source"].startswith("FEI")
+    g = nx.read_graphml(tmp_path / "film" / "graph.graphml")
+    assert g.graph["pixel_size_m"] == pytest.approx(2e-9, rel=1e-12)

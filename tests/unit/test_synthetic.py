@@ -372,3 +372,15 @@ def test_make_chain_graph_is_consecutive() -> None:
 def test_graph_generators_bad_input_raise(call: object, match: str) -> None:
     with pytest.raises(InputError, match=match):
         call()  # type: ignore[operator]
+
+
+def test_make_sem_micrograph_truth_junctions_are_the_skiz_graph_of_the_labels():
+    from morpho.graph import skiz_junctions
+
+    sample = make_sem_micrograph((256, 256), preset="inox-bimodal", rng=4, databar=True)
+    region = sample.labels[: 256 - sample.databar_rows]
+    expected = skiz_junctions(region, pixel_size_m=sample.pixel_size_m)
+    got = sample.junctions
+    assert got[["grain_a", "grain_b"]].to_numpy().tolist() == expected[["grain_a", "grain_b"]].to_numpy().tolist()
+    assert np.allclose(got.gap_m, expected.gap_m)
+    assert (got.gap_m > 0).all()  # inox-bimodal grains never touch
