@@ -158,11 +158,22 @@ def analyze(micrograph: Micrograph, config: AnalysisConfig | None = None) -> Ana
         "n_split": seg.n_split,
         "dark_grains": cfg.segment.dark_grains,
     }
+    # Wide SKIZ junctions (small grains across open matrix) have vanishing E_J; the medians over
+    # junctions within the graph's gap limit describe the coupled part of the array.
+    near = junctions_out["gap_m"].to_numpy() <= cfg.graph.gap_limit_m * (1 + 1e-9)
+    physics_summary = dict(phys.summary)
+    physics_summary["gap_limit_m"] = cfg.graph.gap_limit_m
+    physics_summary["n_junctions_within_gap_limit"] = int(near.sum())
+    for col, key in (("josephson_energy_K", "josephson_energy_K_median_within_gap_limit"),
+                     ("ej_over_ec", "ej_over_ec_median_within_gap_limit"),
+                     ("charging_energy_K", "charging_energy_K_median_within_gap_limit")):
+        values = junctions_out[col].to_numpy()[near] if col in junctions_out else np.zeros(0)
+        physics_summary[key] = float(np.median(values)) if values.size else float("nan")
     summary = {
         "grains": grains_summary,
         "distribution": dist.to_summary(),
         "graph": graph.summary,
-        "physics": phys.summary,
+        "physics": physics_summary,
         "segmentation": segmentation_summary,
     }
     return AnalysisResult(
