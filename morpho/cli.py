@@ -38,15 +38,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     an = sub.add_parser("analyze", help="analyze micrographs into result folders")
     an.add_argument("images", nargs="+", metavar="IMAGE", help="TIFF micrograph(s)")
-    an.add_argument("-o", "--out", default="outputs", help="output folder (default: outputs); results go to OUT/<stem>/")
+    an.add_argument(
+        "-o", "--out", default="outputs", help="output folder (default: outputs); results go to OUT/<stem>/"
+    )
     an.add_argument("--pixel-size", help="pixel size with a unit, e.g. 2.5nm or 0.0025um; overrides the metadata")
     an.add_argument("--databar-rows", type=int, help="rows of the info bar at the bottom; overrides detection")
     an.add_argument("--config", help="TOML configuration, or a config.json written by an earlier run")
     an.add_argument("--max-gap", help="drop junctions wider than this gap, e.g. 20nm (default: full SKIZ graph)")
     an.add_argument("--dark-grains", action="store_true", help="grains are darker than the matrix")
     an.add_argument("--charge-unit", choices=("e", "2e"), help="charge of E_C = q^2/2C (default e)")
-    an.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                    help="override any config value, e.g. --set physics.relative_permittivity=12 (repeatable)")
+    an.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override any config value, e.g. --set physics.relative_permittivity=12 (repeatable)",
+    )
     an.add_argument("--overwrite", action="store_true", help="replace existing result folders")
     an.add_argument("--no-report", action="store_true", help="do not write report.html")
     an.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
@@ -64,7 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     syn.add_argument("--preset", default="inox-bimodal", help="generator preset (default inox-bimodal)")
     syn.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     syn.add_argument("--size", type=int, default=1024, help="image side in pixels (default 1024)")
-    syn.add_argument("--vendor", default="fei", help="metadata format: fei, zeiss, tescan, jeol, hitachi, imagej, ... (default fei)")
+    syn.add_argument(
+        "--vendor", default="fei", help="metadata format: fei, zeiss, tescan, jeol, hitachi, imagej, ... (default fei)"
+    )
     syn.add_argument("--no-databar", action="store_true", help="no SEM information bar at the bottom")
     syn.add_argument("--dark-grains", action="store_true", help="dark grains on a bright matrix")
     syn.add_argument("--bit-depth", type=int, choices=(8, 16), default=8)
@@ -146,15 +155,17 @@ def _cmd_analyze(args: argparse.Namespace, argv: Sequence[str]) -> int:
             check_writable(target, overwrite=args.overwrite)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                micrograph = read_micrograph(image, pixel_size_m=cfg.input.pixel_size_m,
-                                             databar_rows=cfg.input.databar_rows)
+                micrograph = read_micrograph(
+                    image, pixel_size_m=cfg.input.pixel_size_m, databar_rows=cfg.input.databar_rows
+                )
             for w in dict.fromkeys(str(w.message) for w in caught):
                 _say(f"morpho: warning: {image}: {w}", quiet=args.quiet, stream=sys.stderr)
             result = analyze(micrograph, cfg)
             for w in result.warnings:
                 _say(f"morpho: warning: {image}: {w}", quiet=args.quiet, stream=sys.stderr)
-            folder = write_results(result, Path(args.out), argv=["morpho", *argv], overwrite=args.overwrite,
-                                   report=not args.no_report)
+            folder = write_results(
+                result, Path(args.out), argv=["morpho", *argv], overwrite=args.overwrite, report=not args.no_report
+            )
         except MorphoError as exc:
             print(f"morpho: error: {exc}", file=sys.stderr)
             status = 2
@@ -162,7 +173,8 @@ def _cmd_analyze(args: argparse.Namespace, argv: Sequence[str]) -> int:
         s = result.summary
         modes = ", ".join(f"{m['diameter_m'] * 1e9:.3g} nm ({m['fraction']:.0%})" for m in s["distribution"]["modes"])
         _say(
-            f"{image}: {s['grains']['count']} grains, modes {modes or 'n/a'}, <z> = {s['graph']['mean_coordination']:.2f}, "
+            f"{image}: {s['grains']['count']} grains, modes {modes or 'n/a'}, "
+            f"<z> = {s['graph']['mean_coordination']:.2f}, "
             f"median gap {s['graph']['median_gap_m'] * 1e9:.3g} nm, E_aI = {s['physics']['activation_energy_K']:.3g} K "
             f"-> {folder}",
             quiet=args.quiet,
@@ -200,8 +212,14 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     if args.size < 64:
         msg = f"--size {args.size} is too small; use at least 64 pixels"
         raise ConfigError(msg)
-    sample = make_sem_micrograph((args.size, args.size), preset=args.preset, rng=args.seed,
-                                 databar=not args.no_databar, dark_grains=args.dark_grains, bit_depth=args.bit_depth)
+    sample = make_sem_micrograph(
+        (args.size, args.size),
+        preset=args.preset,
+        rng=args.seed,
+        databar=not args.no_databar,
+        dark_grains=args.dark_grains,
+        bit_depth=args.bit_depth,
+    )
     written = write_synthetic(sample, Path(args.output), vendor=args.vendor, overwrite=args.overwrite)
     for path in written:
         print(path)
@@ -244,11 +262,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("morpho: interrupted; no partial result was kept", file=sys.stderr)
         return 130
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: exit 1, traceback on -v
+    except Exception as exc:
         if getattr(args, "verbose", False):
             traceback.print_exc()
-        print(f"morpho: internal error: {type(exc).__name__}: {exc} (run with -v for the traceback and report it)",
-              file=sys.stderr)
+        print(
+            f"morpho: internal error: {type(exc).__name__}: {exc} (run with -v for the traceback and report it)",
+            file=sys.stderr,
+        )
         return 1
 
 

@@ -27,13 +27,13 @@ from .physics import PhysicsConfig
 from .units import format_length, parse_length
 
 __all__ = [
+    "AnalysisConfig",
+    "GraphConfig",
     "InputConfig",
     "SegmentConfig",
-    "GraphConfig",
-    "AnalysisConfig",
-    "load_config",
     "config_from_dict",
     "defaults_toml",
+    "load_config",
 ]
 
 
@@ -306,7 +306,7 @@ def _toml_value(value: Any, name: str) -> str:
 def defaults_toml() -> str:
     """The default configuration as commented TOML (``morpho config --defaults``)."""
     lines = [
-        "# morpho default configuration. Lengths may be written with units (\"8nm\", \"0.03um\").",
+        '# morpho default configuration. Lengths may be written with units ("8nm", "0.03um").',
         "# Keys left commented out default to 'not set' (None).",
     ]
     for section, data in AnalysisConfig().to_dict().items():

@@ -8,15 +8,15 @@ callers that catch ``ValueError`` or ``OSError`` keep working.
 from __future__ import annotations
 
 __all__ = [
-    "MorphoError",
+    "ConfigError",
     "InputError",
     "MicrographReadError",
-    "PixelSizeError",
-    "ConfigError",
-    "OutputExistsError",
-    "OutputError",
-    "SegmentationError",
+    "MorphoError",
     "NotPercolatingError",
+    "OutputError",
+    "OutputExistsError",
+    "PixelSizeError",
+    "SegmentationError",
 ]
 
 

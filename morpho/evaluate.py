@@ -47,7 +47,9 @@ class MatchResult:
     recall_large: float
 
 
-def match_labels(truth: np.ndarray, pred: np.ndarray, *, iou_threshold: float = 0.5, small_radius_px: float = 10.0) -> MatchResult:
+def match_labels(
+    truth: np.ndarray, pred: np.ndarray, *, iou_threshold: float = 0.5, small_radius_px: float = 10.0
+) -> MatchResult:
     """Match objects of two label images by IoU.
 
     Parameters
@@ -77,8 +79,9 @@ def match_labels(truth: np.ndarray, pred: np.ndarray, *, iou_threshold: float = 
     area_t = np.bincount(t_inv)
     area_p = np.bincount(p_inv)
     both = (t > 0) & (p > 0)
-    inter = coo_matrix((np.ones(int(both.sum()), dtype=np.int64), (t_inv[both], p_inv[both])),
-                       shape=(t_ids.size, p_ids.size)).tocsr()
+    inter = coo_matrix(
+        (np.ones(int(both.sum()), dtype=np.int64), (t_inv[both], p_inv[both])), shape=(t_ids.size, p_ids.size)
+    ).tocsr()
     inter.sum_duplicates()
     coo = inter.tocoo()
     union = area_t[coo.row] + area_p[coo.col] - coo.data

@@ -29,14 +29,14 @@ from .errors import OutputError, OutputExistsError
 
 __all__ = [
     "SCHEMA_VERSION",
-    "result_dir",
-    "check_writable",
-    "build_summary",
-    "write_results",
-    "write_graphml",
     "atomic_dir",
-    "write_synthetic",
+    "build_summary",
+    "check_writable",
+    "result_dir",
     "to_jsonable",
+    "write_graphml",
+    "write_results",
+    "write_synthetic",
 ]
 
 SCHEMA_VERSION = "1.0"
@@ -119,8 +119,17 @@ def _versions() -> dict[str, str]:
     import importlib.metadata as md
 
     out = {"python": platform.python_version()}
-    for name in ("numpy", "scipy", "scikit-image", "opencv-python-headless", "pandas", "tifffile", "scikit-learn",
-                 "networkx", "matplotlib"):
+    for name in (
+        "numpy",
+        "scipy",
+        "scikit-image",
+        "opencv-python-headless",
+        "pandas",
+        "tifffile",
+        "scikit-learn",
+        "networkx",
+        "matplotlib",
+    ):
         try:
             out[name] = md.version(name)
         except md.PackageNotFoundError:
@@ -156,8 +165,9 @@ def build_summary(result: Any, *, argv: Sequence[str]) -> dict[str, Any]:
     return to_jsonable(summary)
 
 
-def write_graphml(grains: pd.DataFrame, junctions: pd.DataFrame, path: Path, *,
-                  graph_attributes: dict[str, Any] | None = None) -> None:
+def write_graphml(
+    grains: pd.DataFrame, junctions: pd.DataFrame, path: Path, *, graph_attributes: dict[str, Any] | None = None
+) -> None:
     """Write the grain graph as GraphML (networkx), node/edge attributes as in the CSVs."""
     import networkx as nx
 
@@ -227,13 +237,22 @@ def write_results(
     summary = build_summary(result, argv=argv)
     with atomic_dir(target, overwrite=overwrite) as tmp:
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-        (tmp / "config.json").write_text(json.dumps(to_jsonable(result.config.to_dict()), indent=2) + "\n", encoding="utf-8")
+        (tmp / "config.json").write_text(
+            json.dumps(to_jsonable(result.config.to_dict()), indent=2) + "\n", encoding="utf-8"
+        )
         _write_csv(result.grains, tmp / "grains.csv")
         _write_csv(result.junctions, tmp / "junctions.csv")
-        scale = {"pixel_size_m": summary["input"]["pixel_size_m"],
-                 "pixel_size_source": summary["input"]["pixel_size_source"]}
-        tifffile.imwrite(tmp / "labels.tif", result.full_labels, compression="zlib", metadata=None,
-                         description=json.dumps({"morpho": __version__, "content": "grain labels", **scale}))
+        scale = {
+            "pixel_size_m": summary["input"]["pixel_size_m"],
+            "pixel_size_source": summary["input"]["pixel_size_source"],
+        }
+        tifffile.imwrite(
+            tmp / "labels.tif",
+            result.full_labels,
+            compression="zlib",
+            metadata=None,
+            description=json.dumps({"morpho": __version__, "content": "grain labels", **scale}),
+        )
         write_graphml(result.grains, result.junctions, tmp / "graph.graphml", graph_attributes=scale)
         hist = plots.histogram_figure(result.distribution, title=Path(result.micrograph.path).stem)
         for fmt in ("png", "pdf"):
@@ -249,10 +268,16 @@ def write_results(
         if report:
             # The report inlines a reduced overlay (<= 1200 px) so that it stays a few MB.
             scale = 1200 / max(overlay.shape[:2])
-            small = cv2.resize(overlay, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else overlay
+            small = (
+                cv2.resize(overlay, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else overlay
+            )
             ok, small_buf = cv2.imencode(".png", small[:, :, ::-1])
-            html = render_report(result, summary=summary, overlay_png=small_buf.tobytes(),
-                                 histogram_png=plots.figure_to_bytes(hist, "png"))
+            html = render_report(
+                result,
+                summary=summary,
+                overlay_png=small_buf.tobytes(),
+                histogram_png=plots.figure_to_bytes(hist, "png"),
+            )
             (tmp / "report.html").write_text(html, encoding="utf-8")
     return target
 
@@ -262,7 +287,11 @@ def _overlay(result: Any) -> np.ndarray:
 
     grains = result.grains
     px = result.micrograph.pixel_size_m
-    centroids_rc = np.stack([grains["y_m"].to_numpy() / px, grains["x_m"].to_numpy() / px], axis=1) if len(grains) else np.zeros((0, 2))
+    centroids_rc = (
+        np.stack([grains["y_m"].to_numpy() / px, grains["x_m"].to_numpy() / px], axis=1)
+        if len(grains)
+        else np.zeros((0, 2))
+    )
     edges = result.junctions[["grain_a", "grain_b"]].to_numpy(dtype=np.int64) - 1
     gaps = result.junctions["gap_m"].to_numpy() if len(result.junctions) else None
     return plots.overlay_figure(
@@ -291,20 +320,31 @@ def write_synthetic(sample: Any, path: Path, *, vendor: str = "fei", overwrite: 
 
     path = Path(path)
     stem = path.with_suffix("")
-    targets = [path, Path(f"{stem}_truth_labels.tif"), Path(f"{stem}_truth_grains.csv"), Path(f"{stem}_truth.json"),
-               Path(f"{stem}_truth_junctions.csv")]
+    targets = [
+        path,
+        Path(f"{stem}_truth_labels.tif"),
+        Path(f"{stem}_truth_grains.csv"),
+        Path(f"{stem}_truth.json"),
+        Path(f"{stem}_truth_junctions.csv"),
+    ]
     existing = [t for t in targets if t.exists()]
     if existing and not overwrite:
         msg = f"{existing[0]} already exists; pass --overwrite to replace it or choose another name"
         raise OutputExistsError(msg)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        written = write_sem_tiff(path, sample.image, vendor=vendor, pixel_size_m=sample.pixel_size_m,
-                                 databar_rows=sample.databar_rows)
+        written = write_sem_tiff(
+            path, sample.image, vendor=vendor, pixel_size_m=sample.pixel_size_m, databar_rows=sample.databar_rows
+        )
         tifffile.imwrite(targets[1], sample.labels.astype(np.uint32), compression="zlib")
         _write_csv(sample.grains, targets[2])
-        meta = {"preset": sample.preset, "pixel_size_m": sample.pixel_size_m, "databar_rows": sample.databar_rows,
-                "params": sample.params, "morpho_version": __version__}
+        meta = {
+            "preset": sample.preset,
+            "pixel_size_m": sample.pixel_size_m,
+            "databar_rows": sample.databar_rows,
+            "params": sample.params,
+            "morpho_version": __version__,
+        }
         targets[3].write_text(json.dumps(to_jsonable(meta), indent=2) + "\n", encoding="utf-8")
         if sample.junctions is not None:
             _write_csv(sample.junctions, targets[4])

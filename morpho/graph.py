@@ -35,7 +35,7 @@ from .config import GraphConfig
 from .errors import InputError
 from .measure import border_labels
 
-__all__ = ["JUNCTION_COLUMNS", "GrainGraph", "skiz_junctions", "build_graph", "percolates"]
+__all__ = ["JUNCTION_COLUMNS", "GrainGraph", "build_graph", "percolates", "skiz_junctions"]
 
 JUNCTION_COLUMNS = ["grain_a", "grain_b", "gap_m", "facing_length_m", "center_distance_m"]
 
@@ -97,7 +97,9 @@ def skiz_junctions(labels: np.ndarray, *, pixel_size_m: float, centroids_m: np.n
         raise InputError(msg)
     n = int(lab.max()) if lab.size else 0
     if n < 2:
-        return pd.DataFrame({c: pd.Series(dtype="int64" if c.startswith("grain") else "float64") for c in JUNCTION_COLUMNS})
+        return pd.DataFrame(
+            {c: pd.Series(dtype="int64" if c.startswith("grain") else "float64") for c in JUNCTION_COLUMNS}
+        )
     lab = lab.astype(np.int32, copy=False)
     zone, dist = _zones(lab)
     keys_list, vals_list = [], []
@@ -122,13 +124,16 @@ def skiz_junctions(labels: np.ndarray, *, pixel_size_m: float, centroids_m: np.n
         area = np.bincount(flat, minlength=n + 1)[1:].astype(np.float64)
         rr, cc = np.divmod(np.arange(flat.size, dtype=np.int64), lab.shape[1])
         with np.errstate(invalid="ignore", divide="ignore"):
-            centroids_m = np.stack(
-                [
-                    np.bincount(flat, weights=cc, minlength=n + 1)[1:] / area,
-                    np.bincount(flat, weights=rr, minlength=n + 1)[1:] / area,
-                ],
-                axis=1,
-            ) * pixel_size_m
+            centroids_m = (
+                np.stack(
+                    [
+                        np.bincount(flat, weights=cc, minlength=n + 1)[1:] / area,
+                        np.bincount(flat, weights=rr, minlength=n + 1)[1:] / area,
+                    ],
+                    axis=1,
+                )
+                * pixel_size_m
+            )
     centroids_m = np.asarray(centroids_m, dtype=np.float64)
     delta = centroids_m[grain_a - 1] - centroids_m[grain_b - 1]
     return pd.DataFrame(
@@ -179,7 +184,9 @@ def percolates(n_grains: int, junctions: pd.DataFrame, borders: dict[str, np.nda
     return {"x": joined("left", "right"), "y": joined("top", "bottom")}
 
 
-def build_graph(labels: np.ndarray, grains: pd.DataFrame, *, pixel_size_m: float, config: GraphConfig | None = None) -> GrainGraph:
+def build_graph(
+    labels: np.ndarray, grains: pd.DataFrame, *, pixel_size_m: float, config: GraphConfig | None = None
+) -> GrainGraph:
     """Neighbour graph of a segmented micrograph.
 
     Parameters
@@ -227,7 +234,7 @@ def build_graph(labels: np.ndarray, grains: pd.DataFrame, *, pixel_size_m: float
     counts = np.bincount(z_int) if z_int.size else np.zeros(0, dtype=np.int64)
     summary = {
         "adjacency": "skiz" if cfg.max_gap_m is None else f"skiz, gap <= {cfg.max_gap_m:.6g} m",
-        "junctions": int(len(junctions)),
+        "junctions": len(junctions),
         "mean_coordination": float(z_int.mean()) if z_int.size else float("nan"),
         "mean_coordination_basis": "interior grains (not touching the image border)",
         "mean_coordination_all": float(degree.mean()) if n else float("nan"),
@@ -238,7 +245,7 @@ def build_graph(labels: np.ndarray, grains: pd.DataFrame, *, pixel_size_m: float
         "percolates_y": perc["y"],
         "gap_limit_m": cfg.gap_limit_m,
         "mean_coordination_gap_limited": float(z_lim.mean()) if z_lim.size else float("nan"),
-        "n_junctions_skiz": int(len(all_junctions)),
+        "n_junctions_skiz": len(all_junctions),
     }
     return GrainGraph(grains=out, junctions=junctions, summary=summary)
 
@@ -249,4 +256,3 @@ def _degree(n: int, junctions: pd.DataFrame) -> np.ndarray:
     return np.bincount(junctions["grain_a"].to_numpy() - 1, minlength=n) + np.bincount(
         junctions["grain_b"].to_numpy() - 1, minlength=n
     )
-

@@ -13,7 +13,7 @@ from skimage.measure import regionprops_table
 
 from .errors import InputError
 
-__all__ = ["GRAIN_COLUMNS", "measure_grains", "border_labels"]
+__all__ = ["GRAIN_COLUMNS", "border_labels", "measure_grains"]
 
 #: Columns of the grains table, in order (DESIGN.md output contract, plus ``area_px``).
 GRAIN_COLUMNS = [
@@ -99,7 +99,15 @@ def measure_grains(labels: np.ndarray, *, pixel_size_m: float) -> pd.DataFrame:
     col_c = np.bincount(flat, weights=cols_idx, minlength=n + 1)[1:] / area_px
     props = regionprops_table(
         lab.astype(np.int32, copy=False),
-        properties=("label", "perimeter_crofton", "axis_major_length", "axis_minor_length", "orientation", "eccentricity", "solidity"),
+        properties=(
+            "label",
+            "perimeter_crofton",
+            "axis_major_length",
+            "axis_minor_length",
+            "orientation",
+            "eccentricity",
+            "solidity",
+        ),
     )
     order = np.argsort(props["label"])
     on_border = np.zeros(n + 1, dtype=bool)

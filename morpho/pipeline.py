@@ -23,16 +23,35 @@ from .measure import measure_grains
 from .physics import compute_physics
 from .segment import SegmentationResult, segment
 
-__all__ = ["AnalysisResult", "analyze", "CONTRACT_GRAIN_COLUMNS", "CONTRACT_JUNCTION_COLUMNS"]
+__all__ = ["CONTRACT_GRAIN_COLUMNS", "CONTRACT_JUNCTION_COLUMNS", "AnalysisResult", "analyze"]
 
 CONTRACT_GRAIN_COLUMNS = [
-    "grain_id", "x_m", "y_m", "area_m2", "diameter_m", "perimeter_m", "major_axis_m", "minor_axis_m",
-    "orientation_rad", "eccentricity", "solidity", "touches_border", "coordination", "capacitance_F",
+    "grain_id",
+    "x_m",
+    "y_m",
+    "area_m2",
+    "diameter_m",
+    "perimeter_m",
+    "major_axis_m",
+    "minor_axis_m",
+    "orientation_rad",
+    "eccentricity",
+    "solidity",
+    "touches_border",
+    "coordination",
+    "capacitance_F",
     "charging_energy_K",
 ]
 CONTRACT_JUNCTION_COLUMNS = [
-    "grain_a", "grain_b", "gap_m", "facing_length_m", "center_distance_m", "capacitance_F",
-    "resistance_ohm", "josephson_energy_K", "ej_over_ec",
+    "grain_a",
+    "grain_b",
+    "gap_m",
+    "facing_length_m",
+    "center_distance_m",
+    "capacitance_F",
+    "resistance_ohm",
+    "josephson_energy_K",
+    "ej_over_ec",
 ]
 
 
@@ -141,7 +160,7 @@ def analyze(micrograph: Micrograph, config: AnalysisConfig | None = None) -> Ana
     region_area_px = float(seg.labels.size)
     diam = grains_out["diameter_m"].to_numpy()
     grains_summary = {
-        "count": int(len(grains_out)),
+        "count": len(grains_out),
         "count_interior": int((~grains_out["touches_border"]).sum()),
         "coverage_fraction": float(grains_out["area_px"].sum() / region_area_px) if len(grains_out) else 0.0,
         "mean_diameter_m": float(diam.mean()) if diam.size else float("nan"),
@@ -164,9 +183,11 @@ def analyze(micrograph: Micrograph, config: AnalysisConfig | None = None) -> Ana
     physics_summary = dict(phys.summary)
     physics_summary["gap_limit_m"] = cfg.graph.gap_limit_m
     physics_summary["n_junctions_within_gap_limit"] = int(near.sum())
-    for col, key in (("josephson_energy_K", "josephson_energy_K_median_within_gap_limit"),
-                     ("ej_over_ec", "ej_over_ec_median_within_gap_limit"),
-                     ("charging_energy_K", "charging_energy_K_median_within_gap_limit")):
+    for col, key in (
+        ("josephson_energy_K", "josephson_energy_K_median_within_gap_limit"),
+        ("ej_over_ec", "ej_over_ec_median_within_gap_limit"),
+        ("charging_energy_K", "charging_energy_K_median_within_gap_limit"),
+    ):
         values = junctions_out[col].to_numpy()[near] if col in junctions_out else np.zeros(0)
         physics_summary[key] = float(np.median(values)) if values.size else float("nan")
     summary = {

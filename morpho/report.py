@@ -10,12 +10,19 @@ from typing import Any
 __all__ = ["render_report"]
 
 _CSS = """
-body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:1100px;color:#222;padding:0 1em}
-h1{font-size:1.5em;margin-bottom:.2em} h2{font-size:1.15em;border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.6em}
-table{border-collapse:collapse;font-size:.9em;margin:.5em 0} td,th{border:1px solid #ddd;padding:.25em .6em;text-align:right}
-th{background:#f4f4f4;text-align:left} td.k{text-align:left;font-family:monospace}
-img{max-width:100%;border:1px solid #ccc} .figs{display:flex;flex-wrap:wrap;gap:1em} .figs figure{margin:0;flex:1 1 420px}
-.warn{background:#fff6e0;border-left:4px solid #e0a000;padding:.4em .8em} pre{background:#f7f7f7;padding:.6em;overflow:auto;font-size:.8em}
+body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:1100px}
+body{color:#222;padding:0 1em}
+h1{font-size:1.5em;margin-bottom:.2em}
+h2{font-size:1.15em;border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.6em}
+table{border-collapse:collapse;font-size:.9em;margin:.5em 0}
+td,th{border:1px solid #ddd;padding:.25em .6em;text-align:right}
+th{background:#f4f4f4;text-align:left}
+td.k{text-align:left;font-family:monospace}
+img{max-width:100%;border:1px solid #ccc}
+.figs{display:flex;flex-wrap:wrap;gap:1em}
+.figs figure{margin:0;flex:1 1 420px}
+.warn{background:#fff6e0;border-left:4px solid #e0a000;padding:.4em .8em}
+pre{background:#f7f7f7;padding:.6em;overflow:auto;font-size:.8em}
 """
 
 
@@ -68,6 +75,7 @@ def render_report(result: Any, *, summary: dict[str, Any], overlay_png: bytes, h
         A complete HTML document with no external references.
     """
     inp = summary["input"]
+    provenance = {k: summary[k] for k in ("morpho_version", "created_utc", "argv", "provenance")}
     modes = summary["distribution"].get("modes", [])
     mode_rows = "".join(
         f"<tr><td>{i + 1}</td><td>{_fmt((m.get('diameter_m') or float('nan')) * 1e9)}</td>"
@@ -105,15 +113,37 @@ def render_report(result: Any, *, summary: dict[str, Any], overlay_png: bytes, h
         "<h3>Parameters</h3>",
         _kv_table(params),
         "<h2>Grains table</h2>",
-        _frame_table(result.grains, ["grain_id", "x_m", "y_m", "diameter_m", "coordination", "touches_border",
-                                     "capacitance_F", "charging_energy_K"]),
+        _frame_table(
+            result.grains,
+            [
+                "grain_id",
+                "x_m",
+                "y_m",
+                "diameter_m",
+                "coordination",
+                "touches_border",
+                "capacitance_F",
+                "charging_energy_K",
+            ],
+        ),
         "<h2>Junctions table</h2>",
-        _frame_table(result.junctions, ["grain_a", "grain_b", "gap_m", "facing_length_m", "capacitance_F",
-                                        "resistance_ohm", "josephson_energy_K", "ej_over_ec"]),
+        _frame_table(
+            result.junctions,
+            [
+                "grain_a",
+                "grain_b",
+                "gap_m",
+                "facing_length_m",
+                "capacitance_F",
+                "resistance_ohm",
+                "josephson_energy_K",
+                "ej_over_ec",
+            ],
+        ),
         "<h2>Timing (s)</h2>",
         _kv_table(summary.get("timing_s", {})),
         "<h2>Provenance</h2>",
-        f"<pre>{html.escape(json.dumps({k: summary[k] for k in ('morpho_version', 'created_utc', 'argv', 'provenance')}, indent=2))}</pre>",
+        f"<pre>{html.escape(json.dumps(provenance, indent=2))}</pre>",
         "<h2>Configuration</h2>",
         f"<pre>{html.escape(json.dumps(result.config.to_dict(), indent=2, default=str))}</pre>",
         "</body></html>",

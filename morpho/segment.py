@@ -33,12 +33,12 @@ from .errors import InputError, SegmentationError
 
 __all__ = [
     "SegmentationResult",
-    "normalize_intensity",
-    "flatten_background",
     "estimate_noise_sigma",
-    "segment",
-    "relabel_raster_order",
+    "flatten_background",
+    "normalize_intensity",
     "refine_edges",
+    "relabel_raster_order",
+    "segment",
 ]
 
 

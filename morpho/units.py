@@ -15,20 +15,20 @@ from scipy import constants as _c
 from .errors import ConfigError
 
 __all__ = [
-    "E_CHARGE_C",
-    "H_JS",
-    "HBAR_JS",
-    "K_B_J_PER_K",
     "EPSILON_0_F_PER_M",
-    "MU_0_H_PER_M",
-    "PHI_0_WB",
-    "R_Q_OHM",
-    "R_K_OHM",
-    "OERSTED_T",
+    "E_CHARGE_C",
+    "HBAR_JS",
+    "H_JS",
+    "K_B_J_PER_K",
     "LENGTH_UNITS_M",
-    "parse_length",
+    "MU_0_H_PER_M",
+    "OERSTED_T",
+    "PHI_0_WB",
+    "R_K_OHM",
+    "R_Q_OHM",
     "format_length",
     "parse_field",
+    "parse_length",
 ]
 
 E_CHARGE_C: float = _c.e
