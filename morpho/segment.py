@@ -260,36 +260,45 @@ def relabel_raster_order(labels: np.ndarray) -> np.ndarray:
 
 
 def _split_touching(mask: np.ndarray, *, split_ratio: float, offset_px: float) -> tuple[np.ndarray, int, int]:
-    """Marker-controlled watershed on the distance transform; returns labels, n_components, n_grains."""
-    components, n_comp = ndi.label(mask, structure=np.ones((3, 3), dtype=bool))
+    """Marker-controlled watershed on the distance transform; returns labels, n_components, n_grains.
+
+    Markers are the h-maxima of ``ln(d + c)`` with ``h = -ln(split_ratio)``: two maxima separated
+    by a neck of width w stay apart when ``w + c < split_ratio * (r_small + c)``.  Only components
+    whose distance map has two or more local-maximum plateaus can split; h-maxima and the
+    watershed run on those components' bounding boxes alone (each component is independent, as
+    matrix separates them), and every other component stays one grain.  Labels come back
+    1..n_grains without gaps.
+    """
+    eight = np.ones((3, 3), dtype=bool)
+    components, n_comp = ndi.label(mask, structure=eight)
+    components = components.astype(np.int32)
     if n_comp == 0:
-        return components.astype(np.int32), 0, 0
+        return components, 0, 0
     dist = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-    # h-maxima of ln(d + c): two maxima separated by a neck of width w survive when
-    # ln((r_small + c) / (w + c)) > h, i.e. w + c < split_ratio * (r_small + c).
     h = float(-np.log(split_ratio))
-    landscape = np.log(dist + np.float32(offset_px)).astype(np.float32)
-    landscape[~mask] = np.float32(np.log(offset_px))
-    # h-maxima only matters inside components with a real neck; evaluating it everywhere is
-    # simplest and stays vectorised.
-    peaks = morphology.h_maxima(landscape, h).astype(bool) & mask
-    markers, n_markers = ndi.label(peaks, structure=np.ones((3, 3), dtype=bool))
-    # Component of each marker (one pixel per marker is enough: a marker lies in one component).
-    _, first = np.unique(markers.ravel(), return_index=True)
-    comp_of_marker = components.ravel()[first[1:]]
-    per_comp = np.bincount(comp_of_marker, minlength=n_comp + 1)
-    if np.all(per_comp[1:] <= 1):
-        # No component holds two markers: nothing to split.
-        return components.astype(np.int32), n_comp, n_comp
-    # Components without any marker (very flat plateaus) keep themselves as their marker.
-    has_marker = per_comp > 0
-    orphan = ~has_marker[components] & mask
-    if orphan.any():
-        extra, _ = ndi.label(orphan, structure=np.ones((3, 3), dtype=bool))
-        markers = np.where(orphan & (extra > 0), extra + n_markers, markers)
-    labels = segmentation.watershed(-dist, markers, mask=mask)
-    n_grains = int(labels.max())
-    return labels.astype(np.int32), n_comp, n_grains
+    floor = np.float32(np.log(offset_px))
+    local_max = (dist >= cv2.dilate(dist, np.ones((3, 3), np.uint8))) & mask
+    plateaus, _ = ndi.label(local_max, structure=eight)
+    _, first_plateau = np.unique(plateaus.ravel(), return_index=True)
+    plateaus_per_comp = np.bincount(components.ravel()[first_plateau[1:]], minlength=n_comp + 1)
+    boxes = ndi.find_objects(components)
+    next_id = n_comp + 1
+    for comp_id in np.flatnonzero(plateaus_per_comp >= 2):
+        box = boxes[comp_id - 1]
+        own = components[box] == comp_id
+        sub_dist = dist[box]
+        landscape = np.where(own, np.log(sub_dist + np.float32(offset_px)), floor).astype(np.float32)
+        peaks = morphology.h_maxima(landscape, h).astype(bool) & own
+        markers, n_markers = ndi.label(peaks, structure=eight)
+        if n_markers < 2:
+            continue
+        pieces = segmentation.watershed(-sub_dist, markers, mask=own)
+        target = components[box]
+        target[own] = pieces[own] + (next_id - 1)
+        next_id += n_markers
+    if next_id > n_comp + 1:
+        components = relabel_raster_order(components)
+    return components, n_comp, int(components.max())
 
 
 def refine_edges(labels: np.ndarray, image: np.ndarray, *, reach_px: int = 3, fraction: float = 0.5) -> np.ndarray:
@@ -415,7 +424,7 @@ def segment(image: np.ndarray, *, pixel_size_m: float, config: SegmentConfig | N
     if cfg.refine_edges:
         # Objects under the size cut are dropped before refinement too, so that a speck of
         # matrix texture cannot grow past the cut by getting its own, lower, threshold.
-        pre = np.bincount(labels.ravel(), minlength=n_grains + 1) < min_area_px
+        pre = np.bincount(labels.ravel(), minlength=n_grains + 1) < min_area_px  # labels are 1..n_grains
         pre[0] = False
         n_pre = int(pre.sum())
         if n_pre:
