@@ -212,7 +212,9 @@ def test_make_sem_micrograph_bad_bit_depth_raises() -> None:
         make_sem_micrograph((64, 64), bit_depth=12, rng=0)  # type: ignore[arg-type]
 
 
-def test_make_sem_micrograph_databar_rows_zero_and_dark(with_databar: SyntheticSample, bimodal: SyntheticSample) -> None:
+def test_make_sem_micrograph_databar_rows_zero_and_dark(
+    with_databar: SyntheticSample, bimodal: SyntheticSample
+) -> None:
     rows = with_databar.databar_rows
     assert rows == round(PRESETS["inox-bimodal"]["databar_fraction"] * SMALL_SHAPE[0])
     assert with_databar.image.shape == with_databar.labels.shape == SMALL_SHAPE
@@ -342,7 +344,8 @@ def test_make_square_lattice_graph_shapes() -> None:
     assert len(junctions) == 2 * n_rows * n_cols - n_rows - n_cols
     assert (junctions["grain_a"] < junctions["grain_b"]).all()
     assert not junctions.duplicated(["grain_a", "grain_b"]).any()
-    degree = np.bincount(np.concatenate([junctions["grain_a"], junctions["grain_b"]]), minlength=n_rows * n_cols + 1)[1:]
+    ends = np.concatenate([junctions["grain_a"], junctions["grain_b"]])
+    degree = np.bincount(ends, minlength=n_rows * n_cols + 1)[1:]
     assert degree.max() == 4
     assert degree.min() == 2
     # grain_id is raster order: row-major positions
@@ -384,3 +387,262 @@ def test_make_sem_micrograph_truth_junctions_are_the_skiz_graph_of_the_labels():
     assert got[["grain_a", "grain_b"]].to_numpy().tolist() == expected[["grain_a", "grain_b"]].to_numpy().tolist()
     assert np.allclose(got.gap_m, expected.gap_m)
     assert (got.gap_m > 0).all()  # inox-bimodal grains never touch
+
+
+# --- existing presets are frozen ---------------------------------------------------------------
+
+# sha256(image bytes + labels bytes)[:16] of make_sem_micrograph((256, 256), preset=p,
+# pixel_size_m=4e-9, rng=3, databar=True), computed with the single-module synthetic.py before
+# the hard presets were added.  The committed demo image is regenerated from inox-bimodal, so a
+# change here needs a CHANGELOG entry and a new demo (STYLE M20).
+FROZEN_PRESET_SHA256 = {
+    "inox-bimodal": "7ca7484929242e58",
+    "dense": "b787154c277f5f3a",
+    "lowdose": "24014ff75366ed04",
+}
+
+
+@pytest.mark.parametrize("preset", sorted(FROZEN_PRESET_SHA256))
+def test_make_sem_micrograph_existing_presets_bit_identical(preset: str) -> None:
+    import hashlib
+
+    sample = make_sem_micrograph((256, 256), preset=preset, pixel_size_m=SMALL_PIXEL_M, rng=3, databar=True)
+    digest = hashlib.sha256(sample.image.tobytes() + sample.labels.tobytes()).hexdigest()[:16]
+    assert digest == FROZEN_PRESET_SHA256[preset]
+
+
+# --- hard presets (issue 3) --------------------------------------------------------------------
+
+HARD_PRESETS = ["dense-grooves", "narrow-gaps", "interstitial", "gradient-streaks", "edge-bright"]
+# Preset pixel size (2 nm); fields large enough for tens of grains of each kind, still < 0.2 s.
+HARD_SHAPE = {
+    "dense-grooves": (256, 256),
+    "narrow-gaps": (512, 512),
+    "interstitial": (384, 384),
+    "gradient-streaks": (512, 512),
+    "edge-bright": (512, 512),
+}
+
+
+@pytest.fixture(scope="module")
+def hard() -> dict[str, SyntheticSample]:
+    return {name: _read_only(make_sem_micrograph(HARD_SHAPE[name], preset=name, rng=5)) for name in HARD_PRESETS}
+
+
+def _contact_gaps_px(sample: SyntheticSample, mode_a: int = 1, mode_b: int = 1) -> np.ndarray:
+    """SKIZ gaps (px) of the true junctions between grains of the given modes."""
+    j = sample.junctions
+    assert j is not None
+    mode = sample.grains["mode"].to_numpy()
+    ma, mb = mode[j["grain_a"].to_numpy() - 1], mode[j["grain_b"].to_numpy() - 1]
+    sel = ((ma == mode_a) & (mb == mode_b)) | ((ma == mode_b) & (mb == mode_a))
+    return j["gap_m"].to_numpy()[sel] / sample.pixel_size_m
+
+
+def _matrix_far_from_grains(labels: np.ndarray, distance_px: float) -> np.ndarray:
+    return ndi.distance_transform_edt(labels == 0) >= distance_px
+
+
+@pytest.mark.parametrize("preset", HARD_PRESETS)
+def test_make_sem_micrograph_hard_preset_truth_is_consistent(preset: str, hard: dict[str, SyntheticSample]) -> None:
+    """Table == labels, raster order, one 4-connected piece per grain, junctions == SKIZ graph."""
+    from morpho.graph import skiz_junctions
+
+    sample = hard[preset]
+    labels, grains, px = sample.labels, sample.grains, sample.pixel_size_m
+    n = int(labels.max())
+    assert n == len(grains) >= 10
+    ids = np.arange(1, n + 1)
+    np.testing.assert_array_equal(grains["area_px"], ndi.sum_labels(np.ones_like(labels), labels, ids))
+    centroids = np.asarray(ndi.center_of_mass(np.ones_like(labels), labels, ids))
+    assert grains["x_m"].to_numpy() == pytest.approx(centroids[:, 1] * px, rel=1e-12)
+    values, first = np.unique(labels.ravel(), return_index=True)
+    np.testing.assert_array_equal(values, np.arange(n + 1))
+    assert np.all(np.diff(first[1:]) > 0)
+    # one 4-connected component per label value (distinct grains may touch in narrow-gaps)
+    for k, sl in enumerate(ndi.find_objects(labels), start=1):
+        assert ndi.label(labels[sl] == k)[1] == 1
+    expected = skiz_junctions(labels, pixel_size_m=px)
+    pd.testing.assert_frame_equal(
+        sample.junctions[["grain_a", "grain_b"]], expected[["grain_a", "grain_b"]], check_exact=True
+    )
+    assert sample.params["preset"] == preset
+    json.dumps(sample.params)
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+@pytest.mark.filterwarnings("ignore:only .* small grains fit:UserWarning")  # "dense" in a small field
+def test_make_sem_micrograph_every_preset_16_bit_dark_grains(preset: str) -> None:
+    # 4 nm pixels: a 192 x 192 field holds a few islands of every preset
+    bright = make_sem_micrograph((192, 192), preset=preset, pixel_size_m=SMALL_PIXEL_M, rng=5)
+    dark = make_sem_micrograph((192, 192), preset=preset, pixel_size_m=SMALL_PIXEL_M, rng=5, bit_depth=16,
+                               dark_grains=True)
+    np.testing.assert_array_equal(dark.labels, bright.labels)  # rendering does not move grains
+    assert dark.image.dtype == np.uint16
+    assert dark.image.max() > 255
+    grain = dark.labels > 0
+    assert dark.image[grain].mean() < dark.image[~grain].mean()
+    assert bright.image[grain].mean() > bright.image[~grain].mean()
+
+
+@pytest.mark.parametrize("preset", ["gradient-streaks", "edge-bright"])
+def test_make_sem_micrograph_rendering_presets_keep_bimodal_grains(preset: str) -> None:
+    base = make_sem_micrograph((128, 128), pixel_size_m=SMALL_PIXEL_M, rng=2)
+    other = make_sem_micrograph((128, 128), preset=preset, pixel_size_m=SMALL_PIXEL_M, rng=2)
+    np.testing.assert_array_equal(other.labels, base.labels)
+    assert not np.array_equal(other.image, base.image)
+
+
+def test_make_sem_micrograph_dense_grooves_grains_touch_through_grooves(hard: dict[str, SyntheticSample]) -> None:
+    """Closed film: every contact is a 1-2 px groove, and interior grains touch several others."""
+    sample = hard["dense-grooves"]
+    assert np.mean(sample.labels > 0) > 0.75
+    assert (sample.grains["mode"] == 1).all()
+    gaps = _contact_gaps_px(sample)
+    assert gaps.min() >= 1.0  # no two grains are 4-adjacent: a groove is always drawn
+    touching = gaps <= 2.0
+    assert np.any(np.isclose(gaps, 1.0))
+    assert np.any(np.isclose(gaps, 2.0))
+    j = sample.junctions[touching]
+    degree = np.bincount(np.concatenate([j["grain_a"], j["grain_b"]]), minlength=len(sample.grains) + 1)[1:]
+    interior = ~sample.grains["touches_border"].to_numpy()
+    assert np.median(degree[interior]) >= 4
+
+
+def test_make_sem_micrograph_dense_grooves_depth_and_brightness_vary() -> None:
+    """Grooves run from nearly matrix-dark to nearly grain-bright; grains from dim to bright."""
+    clean = {"dose_counts_per_px": 1e6, "scanline_sigma": 0.0, "blur_sigma_px": 0.0, "matrix_texture": 0.0,
+             "gradient_amplitude": 0.0, "edge_gain": 0.0}
+    sample = make_sem_micrograph((256, 256), preset="dense-grooves", params=clean, rng=5)
+    p, labels = sample.params, sample.labels
+    image = sample.image.astype(np.float64) / 255.0
+    level = ndi.mean(image, labels, np.arange(1, labels.max() + 1))
+    assert level.min() < p["matrix_level"] + 0.1  # some grains barely above the matrix
+    assert level.max() > 0.65
+    # groove pixels: matrix pixels with two different grains in their 3 x 3 neighbourhood
+    high = ndi.maximum_filter(labels, size=3)
+    low = ndi.minimum_filter(np.where(labels > 0, labels, np.iinfo(np.int32).max), size=3)
+    groove = (labels == 0) & (high > 0) & (low < high)
+    local = ndi.maximum_filter(np.where(labels > 0, image, 0.0), size=5)
+    lift = (image[groove] - p["matrix_level"]) / np.maximum(local[groove] - p["matrix_level"], 1e-3)
+    # 8-bit rounding: 0.5 / 255 over level differences of >= 0.04 is < 0.05 of the range
+    assert np.quantile(lift, 0.05) < 0.2  # deep grooves, nearly matrix-dark
+    assert np.quantile(lift, 0.95) > 0.6  # shallow grooves, slightly darker than the grains
+
+
+def test_make_sem_micrograph_narrow_gaps_facing_islands_zero_or_one_px(hard: dict[str, SyntheticSample]) -> None:
+    sample = hard["narrow-gaps"]
+    gaps = _contact_gaps_px(sample)
+    assert np.sum(gaps == 0.0) >= 3  # touching (4-adjacent) but distinct islands
+    assert np.sum(gaps == 1.0) >= 3  # a 1 px matrix line between them
+    close = gaps < 8.0
+    # the few others are islands whose outlines do not meet (gap set by their placement)
+    assert np.mean(gaps[close] <= 1.0) > 0.7
+    labels = sample.labels
+    a, b = labels[:, :-1], labels[:, 1:]
+    assert np.any((a != b) & (a > 0) & (b > 0))  # distinct labels side by side
+
+
+def test_make_sem_micrograph_interstitial_radii_two_to_four_px(hard: dict[str, SyntheticSample]) -> None:
+    sample = hard["interstitial"]
+    grains = sample.grains
+    small = grains[grains["mode"] == 0]
+    radius_px = small["diameter_m"].to_numpy() / 2 / sample.pixel_size_m
+    assert len(small) >= 3 * (grains["mode"] == 1).sum() * 0.9  # four small grains per island
+    assert len(small) >= 50
+    assert np.mean((radius_px >= 2.0) & (radius_px <= 4.0)) > 0.8
+    assert np.any(radius_px < 2.5)
+    assert np.any(radius_px > 3.5)
+    ids = small["grain_id"].to_numpy()
+    assert _no_other_label_within(sample.labels, ids, sample.params["small_gap_min_m"] / sample.pixel_size_m)
+
+
+def test_make_sem_micrograph_gradient_streaks_smear_right_of_grains(hard: dict[str, SyntheticSample]) -> None:
+    sample = hard["gradient-streaks"]
+    labels, image = sample.labels, sample.image.astype(np.float64)
+    grain = (labels > 0).astype(np.float64)
+    reach = 20
+    # pixels with a grain 1..20 px to their left (right of a grain) or to their right
+    after = np.zeros(labels.shape, dtype=bool)
+    before = np.zeros(labels.shape, dtype=bool)
+    for shift in range(1, reach + 1):
+        after[:, shift:] |= grain[:, :-shift] > 0
+        before[:, :-shift] |= grain[:, shift:] > 0
+    matrix = labels == 0
+    right_only = matrix & after & ~before
+    left_only = matrix & before & ~after
+    assert right_only.sum() > 500
+    assert left_only.sum() > 500
+    # 8-bit levels: the smear adds ~0.1 of full scale on average, the gradient over 20 px < 0.02
+    assert image[right_only].mean() > image[left_only].mean() + 8
+
+
+def _illumination_stats(sample: SyntheticSample) -> tuple[float, float]:
+    """Max/min of 32 x 32 block means, and the rms residual of a plane fitted to them (relative)."""
+    rows, cols = sample.image.shape
+    blocks = sample.image.astype(np.float64).reshape(rows // 32, 32, cols // 32, 32).mean(axis=(1, 3))
+    yy, xx = np.mgrid[0 : blocks.shape[0], 0 : blocks.shape[1]]
+    design = np.column_stack([np.ones(blocks.size), yy.ravel(), xx.ravel()])
+    values = blocks.ravel() / blocks.mean()
+    residual = values - design @ np.linalg.lstsq(design, values, rcond=None)[0]
+    return float(blocks.max() / blocks.min()), float(residual.std())
+
+
+def test_make_sem_micrograph_gradient_streaks_strong_non_linear_illumination() -> None:
+    """On an empty field (matrix only) the illumination is strong and not a plane."""
+    empty = {"large_coverage_target": 0.0, "small_number_fraction": 0.0, "bright_line_rate": 0.0}
+    hard_ratio, hard_curved = _illumination_stats(
+        make_sem_micrograph((256, 256), preset="gradient-streaks", params=empty, rng=5)
+    )
+    _, linear_curved = _illumination_stats(
+        make_sem_micrograph((256, 256), preset="gradient-streaks", params={**empty, "gradient_curvature": 0.0}, rng=5)
+    )
+    base_ratio, _ = _illumination_stats(make_sem_micrograph((256, 256), params=empty, rng=5))
+    assert hard_ratio > 1.5
+    assert base_ratio < 1.25  # inox-bimodal: a gentle 10 % gradient
+    # matrix texture, scan lines and 8-bit rounding leave <= 0.027 rms residual on 32 x 32 blocks
+    # (seeds 0-29); the 0.35 curvature adds >= 0.036
+    assert linear_curved < 0.03 < hard_curved
+
+
+def test_make_sem_micrograph_gradient_streaks_bright_scan_lines() -> None:
+    """Bright lines are drawn last, so switching them off changes exactly those rows."""
+    shape = (256, 256)
+    lit = make_sem_micrograph(shape, preset="gradient-streaks", params={"bright_line_rate": 0.04}, rng=5)
+    plain = make_sem_micrograph(shape, preset="gradient-streaks", params={"bright_line_rate": 0.0}, rng=5)
+    np.testing.assert_array_equal(plain.labels, lit.labels)
+    diff = lit.image.astype(np.int64) - plain.image.astype(np.int64)
+    assert diff.min() >= 0
+    lit_rows = np.flatnonzero(diff.max(axis=1) > 0)
+    assert 1 <= lit_rows.size <= 25  # Poisson(0.04 x 256 = 10.2) lines
+    for row in lit_rows:
+        start = int(np.argmax(diff[row] > 0))
+        assert diff[row, start:].max() >= 0.4 * 0.5 * 255 - 1  # at least half the level, 8-bit
+        assert not diff[row, :start].any()  # nothing to the left of where the line starts
+
+
+def test_make_sem_micrograph_edge_bright_rims_brighter_than_interiors(hard: dict[str, SyntheticSample]) -> None:
+    sample = hard["edge-bright"]
+    labels, image = sample.labels, sample.image.astype(np.float64)
+    inside = ndi.distance_transform_edt(labels > 0)
+    large = np.isin(labels, sample.grains.loc[sample.grains["mode"] == 1, "grain_id"])
+    rim = image[large & (inside <= 2)].mean()
+    interior = image[large & (inside >= 10)].mean()
+    matrix = image[_matrix_far_from_grains(labels, 4.0)].mean()
+    assert rim > interior + 40  # 8-bit levels
+    assert 0 < interior - matrix < 30  # interiors only a little above the matrix
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"pixel_gap_max_px": 3}, "pixel_gap_max_px"),
+        ({"pixel_gaps": 0.5}, "whole number"),
+        ({"pixel_gap_min_px": 2, "pixel_gap_max_px": 1}, "pixel_gap_max_px"),
+        ({"groove_depth_min": 0.9, "groove_depth_max": 0.2}, "groove_depth_max"),
+        ({"streak_length_px": 0.0}, "streak_length_px"),
+    ],
+)
+def test_make_sem_micrograph_bad_hard_case_params_raise(params: dict, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        make_sem_micrograph((64, 64), preset="dense-grooves", params=params, rng=0)
