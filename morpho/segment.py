@@ -421,28 +421,16 @@ def segment(image: np.ndarray, *, pixel_size_m: float, config: SegmentConfig | N
         labels, n_comp = ndi.label(mask, structure=np.ones((3, 3), dtype=bool))
         labels = labels.astype(np.int32)
         n_grains = n_comp
+    n_removed = 0
     if cfg.refine_edges:
         # Objects under the size cut are dropped before refinement too, so that a speck of
         # matrix texture cannot grow past the cut by getting its own, lower, threshold.
-        pre = np.bincount(labels.ravel(), minlength=n_grains + 1) < min_area_px  # labels are 1..n_grains
-        pre[0] = False
-        n_pre = int(pre.sum())
-        if n_pre:
-            labels[pre[labels]] = 0
+        labels, n_removed = _drop_small(labels, min_area_px)
         labels = refine_edges(labels, smooth)
         if cfg.fill_holes:
-            filled = ndi.binary_fill_holes(labels > 0)
-            holes = filled & (labels == 0)
-            if holes.any():
-                # a hole takes the label of its nearest grain pixel
-                _, (ri, ci) = ndi.distance_transform_edt(labels == 0, return_indices=True)
-                labels = np.where(holes, labels[ri, ci], labels).astype(np.int32)
-    areas = np.bincount(labels.ravel(), minlength=n_grains + 1)
-    small = (areas < min_area_px) & (areas > 0)
-    small[0] = False
-    n_removed = int(small[1:].sum()) + (n_pre if cfg.refine_edges else 0)
-    if n_removed:
-        labels[small[labels]] = 0
+            labels = _fill_label_holes(labels)
+    labels, n_late = _drop_small(labels, min_area_px)
+    n_removed += n_late
     labels = relabel_raster_order(labels)
     if labels.max() == 0:
         msg = (
@@ -459,6 +447,27 @@ def segment(image: np.ndarray, *, pixel_size_m: float, config: SegmentConfig | N
         n_removed_small=n_removed,
         n_split=int(n_grains - n_comp),
     )
+
+
+def _drop_small(labels: np.ndarray, min_area_px: int) -> tuple[np.ndarray, int]:
+    """Set grains smaller than `min_area_px` to 0; return the labels and how many were dropped."""
+    areas = np.bincount(labels.ravel())
+    small = (areas < min_area_px) & (areas > 0)
+    small[0] = False
+    n_small = int(small.sum())
+    if n_small:
+        labels = np.where(small[labels], 0, labels).astype(np.int32)
+    return labels, n_small
+
+
+def _fill_label_holes(labels: np.ndarray) -> np.ndarray:
+    """Give every hole inside a grain (a matrix region enclosed by grain) its nearest grain's label."""
+    filled = ndi.binary_fill_holes(labels > 0)
+    holes = filled & (labels == 0)
+    if not holes.any():
+        return labels
+    _, (ri, ci) = ndi.distance_transform_edt(labels == 0, return_indices=True)
+    return np.where(holes, labels[ri, ci], labels).astype(np.int32)
 
 
 def _threshold(image: np.ndarray, method: str) -> float:
