@@ -27,8 +27,11 @@ test: $(VENV)/.installed-test
 
 bench: bench-accuracy
 
+# Installs the peer tools (Debian apt + PyPI, idempotent; a peer that fails is skipped with a
+# note), then runs morpho and the peers on the same images.  BENCH_ARGS=--quick for a smoke run.
 bench-accuracy: $(VENV)/.installed-test
-	$(BIN)/python bench/accuracy.py
+	bash bench/peers/install.sh $(BIN)/python
+	$(BIN)/python bench/accuracy.py $(BENCH_ARGS)
 
 # Regenerate the demo micrograph (committed; made by morpho itself).
 images: $(VENV)/.installed

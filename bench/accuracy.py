@@ -1,46 +1,173 @@
-"""Accuracy benchmark: morpho against ground truth (`make bench-accuracy`).
+"""Accuracy benchmark: morpho and the peer tools against ground truth (`make bench-accuracy`).
 
-1. Synthetic In/InOx-like micrographs (``morpho.synthetic`` preset ``inox-bimodal``, 2 nm pixels,
-   seeds other than the demo's), written as FEI TIFFs and read back through ``read_micrograph``
-   so the whole ``analyze`` path runs.  Reported per image: object F1 at IoU >= 0.5, mean IoU of
-   matched grains, recall of small (< 10 px radius) and large grains, count error, each size
-   mode against the same mixture fit on the true grains, mean coordination against the SKIZ
-   graph of the true labels, and median junction gap against the true one.
-2. The real SEM images with hand-drawn masks in ``../shared/data/groundtruth/bam_tio2/``
-   (skipped when absent), truth built by the recipe of ``SOURCES.md``; reported: object F1 per
-   image for morpho and, in the same run, for the scikit-image gallery recipe (Otsu threshold +
-   distance-transform watershed), the plain script a user would otherwise write.
+Every method runs on the same images and is scored against the same truth with the same code:
 
-Usage: ``python bench/accuracy.py [--seeds 11 12 13] [--size 2048] [--json bench/results/accuracy.json]``
+* morpho: ``morpho.pipeline.analyze`` with default settings (``dark_grains=True`` on the
+  dark-grain images, as a user would pass ``--dark-grains``);
+* the peers of ``bench/peers/`` (ImageJ 1.x, Gwyddion threshold and watershed marking, the
+  scikit-image gallery recipe, PoreSpy ``snow2``), installed from Debian's apt and PyPI by
+  ``bench/peers/install.sh`` and driven as their users drive them, with their defaults.  They
+  assume bright grains: a dark-grain image is inverted before it is handed to them.
+
+Image sets:
+
+1. Synthetic micrographs with exact truth, one set per ``morpho.synthetic.PRESETS`` name found at
+   run time, plus ``inox-bimodal`` rendered as 16-bit and with dark grains.  Each image is
+   written as an FEI TIFF and read back through ``read_micrograph``, so morpho runs its whole
+   ``analyze`` path and the peers get the same pixels.
+2. The real SEM images with hand-drawn masks in ``../shared/data/groundtruth/bam_tio2/`` (skipped
+   when absent), truth built by the recipe of ``SOURCES.md`` (rows 0-711, ``mask > 127``
+   labelled with 4-connectivity, components under 10 px dropped).
+
+Scores per method and image: object F1 at IoU >= 0.5 and the mean IoU of matched grains
+(``morpho.evaluate.match_labels``), recall of small (< 10 px radius) and large true grains, count
+error, size-mode error (morpho's log-normal mixture fit on the interior grains of the method's
+labels against the same fit on the truth), mean-coordination error (the SKIZ graph of the
+method's labels from ``morpho.graph.build_graph`` on ``morpho.measure.measure_grains``, against
+the same graph of the truth) and wall time (morpho: the whole ``analyze``; peers: their
+segmentation call, including process start-up for ImageJ and Gwyddion).  Wall times are the
+median of ``--repeats`` runs (default 3) on the first image of each set, fewer for a method whose
+runs already add up to 20 s; further images of a set run once.
+
+Usage::
+
+    python bench/accuracy.py [--quick] [--sets synthetic,bam] [--peers imagej,gwyddion,...]
+                             [--presets inox-bimodal,dense,...] [--seeds 11 12 13] [--all-seeds]
+                             [--size 2048] [--repeats 3] [--json bench/results/accuracy.json]
+
+By default ``inox-bimodal`` runs with seeds 11, 12, 13 and every other synthetic set with the
+first seed only (``--all-seeds`` runs every seed everywhere).  ``--quick``: one seed, 1024 x 1024,
+one run per timing.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as _dt
 import json
+import os
+import platform
+import signal
 import sys
 import tempfile
 import time
+import traceback
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import numpy as np
+import pandas as pd
 import tifffile
-from scipy import ndimage as ndi
-from skimage import filters, measure, segmentation
-from skimage.feature import peak_local_max
+from skimage import measure as skmeasure
+from skimage.segmentation import relabel_sequential
 
+import morpho
 from morpho.config import AnalysisConfig
 from morpho.distribution import size_distribution
 from morpho.evaluate import match_labels
 from morpho.export import write_synthetic
 from morpho.graph import build_graph
 from morpho.io import read_micrograph
-from morpho.measure import measure_grains
+from morpho.measure import border_labels, measure_grains
 from morpho.pipeline import analyze
-from morpho.synthetic import make_sem_micrograph
+from morpho.synthetic import PRESETS, make_sem_micrograph
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+import peers as peer_registry  # noqa: E402 - bench/peers is a folder beside this script
+
 BAM = ROOT.parent / "shared" / "data" / "groundtruth" / "bam_tio2"
+BAM_ROWS = 712
+#: Above this many grains the grains table for the graph is built without the shape descriptors
+#: of measure_grains (regionprops over 10^5 speckle "grains" takes minutes); the columns the graph
+#: and the size distribution read (centroid, area, diameter, touches_border) are the same formulas.
+MEASURE_LIMIT = 5_000
+MORPHO = "morpho"
+#: Timing runs of one method on one image stop once they add up to this (a 25 s PoreSpy run is
+#: timed once, a 4 s ImageJ run three times): keeps the default run near 20 min on 2 cores.
+TIME_BUDGET_S = 20.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Cases and scoring
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Case:
+    """One image with its truth, ready for every method."""
+
+    set_name: str
+    image: str
+    micrograph: Any  # morpho.io.Micrograph
+    config: AnalysisConfig
+    peer_image: np.ndarray  # bright grains, rows of the truth
+    truth: np.ndarray  # int32, 1..n
+    pixel_size_m: float
+    truth_stats: dict = field(default_factory=dict)
+
+
+def _sequential(labels: np.ndarray) -> np.ndarray:
+    lab = np.where(np.asarray(labels) > 0, labels, 0).astype(np.int64, copy=False)
+    return relabel_sequential(lab)[0].astype(np.int32, copy=False)
+
+
+def _fit_shape(labels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Crop or zero-pad a label image to `shape` (rows of the truth)."""
+    out = np.zeros(shape, dtype=np.int32)
+    r, c = min(shape[0], labels.shape[0]), min(shape[1], labels.shape[1])
+    out[:r, :c] = labels[:r, :c]
+    return _sequential(out)
+
+
+def _grains_table(labels: np.ndarray, pixel_size_m: float) -> tuple[pd.DataFrame, str]:
+    """measure_grains, or its centroid/area/border columns alone for very many grains."""
+    n = int(labels.max())
+    if n <= MEASURE_LIMIT:
+        return measure_grains(labels, pixel_size_m=pixel_size_m), "measure_grains"
+    flat = labels.ravel()
+    rows_idx, cols_idx = np.divmod(np.arange(flat.size, dtype=np.int64), labels.shape[1])
+    area = np.bincount(flat, minlength=n + 1)[1:].astype(np.float64)
+    on_border = np.zeros(n + 1, dtype=bool)
+    for ids in border_labels(labels).values():
+        on_border[ids] = True
+    px = float(pixel_size_m)
+    table = pd.DataFrame({
+        "grain_id": np.arange(1, n + 1, dtype=np.int64),
+        "x_m": np.bincount(flat, weights=cols_idx, minlength=n + 1)[1:] / area * px,
+        "y_m": np.bincount(flat, weights=rows_idx, minlength=n + 1)[1:] / area * px,
+        "area_m2": area * px * px,
+        "area_px": area.astype(np.int64),
+        "diameter_m": 2.0 * np.sqrt(area * px * px / np.pi),
+        "touches_border": on_border[1:],
+    })
+    return table, f"centroid/area table (more than {MEASURE_LIMIT} grains)"
+
+
+def _graph_stats(labels: np.ndarray, pixel_size_m: float) -> dict:
+    """SKIZ graph and size modes of a label image by morpho's own definitions."""
+    out: dict[str, Any] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        grains, how = _grains_table(labels, pixel_size_m)
+        out["grains_table"] = how
+        if len(grains) == 0:
+            return {**out, "z": float("nan"), "gap_nm": float("nan"), "modes": [], "n_interior": 0}
+        graph = build_graph(labels, grains, pixel_size_m=pixel_size_m)
+        out["z"] = float(graph.summary["mean_coordination"])
+        out["gap_nm"] = float(graph.summary["median_gap_m"]) * 1e9
+        interior = graph.grains.loc[~graph.grains["touches_border"].to_numpy(dtype=bool), "diameter_m"].to_numpy()
+        out["n_interior"] = int(interior.size)
+        try:
+            out["modes"] = size_distribution(interior).to_summary()["modes"]
+        except Exception as exc:
+            out["modes"] = []
+            out["modes_error"] = f"{type(exc).__name__}: {exc}"[:160]
+    return out
 
 
 def _mode_errors(found: list[dict], true: list[dict]) -> list[float]:
@@ -54,132 +181,401 @@ def _mode_errors(found: list[dict], true: list[dict]) -> list[float]:
     return errs
 
 
-def synthetic_case(seed: int, size: int, workdir: Path) -> dict:
-    sample = make_sem_micrograph((size, size), preset="inox-bimodal", rng=seed)
-    path = workdir / f"synth_{seed}.tif"
-    write_synthetic(sample, path, vendor="fei", overwrite=True)
-    m = read_micrograph(path)
-    t0 = time.perf_counter()
-    result = analyze(m, AnalysisConfig())
-    wall = time.perf_counter() - t0
-    rows = result.segmentation.labels.shape[0]
-    truth = sample.labels[:rows]
-    match = match_labels(truth, result.segmentation.labels)
-    # Truth statistics with the same definitions as the measurement.
-    px = sample.pixel_size_m
-    true_grains = measure_grains(truth.astype(np.int32), pixel_size_m=px)
-    true_graph = build_graph(truth.astype(np.int32), true_grains, pixel_size_m=px)
-    true_interior = true_graph.grains.loc[~true_graph.grains.touches_border, "diameter_m"].to_numpy()
-    true_dist = size_distribution(true_interior).to_summary()
-    s = result.summary
-    mode_err = _mode_errors(s["distribution"]["modes"], true_dist["modes"])
+def score(labels: np.ndarray, case: Case) -> dict:
+    """Every figure of one method on one image."""
+    lab = _fit_shape(labels, case.truth.shape)
+    m = match_labels(case.truth, lab)
+    g = _graph_stats(lab, case.pixel_size_m)
+    t = case.truth_stats
+    mode_err = _mode_errors(g["modes"], t["modes"])
+    finite = [abs(e) for e in mode_err if np.isfinite(e)]
     return {
-        "image": f"inox-bimodal seed {seed} ({size}x{size}, {px * 1e9:g} nm px)",
-        "n_true": match.n_true,
-        "n_found": match.n_pred,
-        "f1": match.f1,
-        "mean_iou": match.mean_iou,
-        "recall_small": match.recall_small,
-        "recall_large": match.recall_large,
-        "count_error": match.n_pred / match.n_true - 1.0,
-        "modes_true_nm": [round(md["diameter_m"] * 1e9, 1) for md in true_dist["modes"]],
-        "modes_found_nm": [round(md["diameter_m"] * 1e9, 1) for md in s["distribution"]["modes"]],
+        "n_found": m.n_pred,
+        "f1": m.f1,
+        "precision": m.precision,
+        "recall": m.recall,
+        "mean_iou": m.mean_iou,
+        "recall_small": m.recall_small,
+        "recall_large": m.recall_large,
+        "count_error": m.n_pred / m.n_true - 1.0 if m.n_true else float("nan"),
+        "modes_found_nm": [round(md["diameter_m"] * 1e9, 1) for md in g["modes"]],
         "mode_rel_errors": mode_err,
-        "z_true": true_graph.summary["mean_coordination"],
-        "z_found": s["graph"]["mean_coordination"],
-        "gap_true_nm": true_graph.summary["median_gap_m"] * 1e9,
-        "gap_found_nm": s["graph"]["median_gap_m"] * 1e9,
-        "wall_s": wall,
+        "mode_error_worst": max(finite) if len(finite) == len(mode_err) and finite else float("nan"),
+        "z_found": g["z"],
+        "z_error": g["z"] - t["z"],
+        "gap_found_nm": g["gap_nm"],
+        "grains_table": g["grains_table"],
+        **({"modes_error": g["modes_error"]} if "modes_error" in g else {}),
     }
 
 
-def _gallery_recipe(image: np.ndarray) -> np.ndarray:
-    """The scikit-image gallery recipe: Otsu, distance transform, peak_local_max, watershed."""
-    mask = image > filters.threshold_otsu(image)
-    dist = ndi.distance_transform_edt(mask)
-    coords = peak_local_max(dist, footprint=np.ones((3, 3)), labels=measure.label(mask))
-    markers = np.zeros(dist.shape, dtype=np.int32)
-    markers[tuple(coords.T)] = np.arange(1, len(coords) + 1)
-    return segmentation.watershed(-dist, markers, mask=mask)
+def _truth_stats(case: Case) -> dict:
+    g = _graph_stats(case.truth, case.pixel_size_m)
+    return {"n_true": int(case.truth.max()), "z": g["z"], "gap_nm": g["gap_nm"], "modes": g["modes"],
+            "modes_nm": [round(md["diameter_m"] * 1e9, 1) for md in g["modes"]]}
 
 
-def bam_cases() -> list[dict]:
+def _timed(fn: Callable[[], Any], repeats: int) -> tuple[Any, list[float]]:
+    """Run `fn` up to `repeats` times (fewer once TIME_BUDGET_S is spent, at least once)."""
+    times, result = [], None
+    for _ in range(max(1, repeats)):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+        if sum(times) >= TIME_BUDGET_S:
+            break
+    return result, times
+
+
+# ---------------------------------------------------------------------------------------------
+# Image sets
+# ---------------------------------------------------------------------------------------------
+
+
+def _invert(image: np.ndarray) -> np.ndarray:
+    top = np.iinfo(image.dtype).max if image.dtype.kind in "ui" else float(image.max() + image.min())
+    return (top - image).astype(image.dtype)
+
+
+def synthetic_sets(args: argparse.Namespace) -> list[tuple[str, str, dict, list[int]]]:
+    """(set name, preset, make_sem_micrograph options, seeds) for each synthetic set."""
+    names = list(PRESETS)
+    if args.presets:
+        wanted = [p.strip() for p in args.presets.split(",") if p.strip()]
+        unknown = [p for p in wanted if p not in names and p not in ("inox-bimodal-16bit", "inox-bimodal-dark")]
+        if unknown:
+            msg = f"unknown preset(s) {unknown}; available now: {names}"
+            raise SystemExit(msg)
+    else:
+        wanted = [*names, "inox-bimodal-16bit", "inox-bimodal-dark"]
     out = []
-    for img_path in sorted((BAM / "images").glob("*.tif")):
-        mask = tifffile.imread(BAM / "masks" / f"{img_path.stem}_m.tif")
-        if mask.ndim == 3:
-            mask = mask[..., 0]
-        truth = measure.label(mask[:712] > 127, connectivity=1)
-        areas = np.bincount(truth.ravel())
-        small = areas < 10
-        small[0] = False
-        truth[small[truth]] = 0
-        m = read_micrograph(img_path)
-        t0 = time.perf_counter()
-        result = analyze(m, AnalysisConfig())
-        wall = time.perf_counter() - t0
-        lab = result.segmentation.labels
-        rows = min(lab.shape[0], 712)
-        ours = match_labels(truth[:rows], lab[:rows])
-        raw = tifffile.imread(img_path)
-        raw = raw[..., 0] if raw.ndim == 3 else raw
-        t0 = time.perf_counter()
-        gallery = _gallery_recipe(raw[:712])
-        wall_g = time.perf_counter() - t0
-        theirs = match_labels(truth, gallery)
-        out.append({
-            "image": img_path.name,
-            "pixel_size_nm": m.pixel_size_m * 1e9,
-            "databar_rows": m.databar_rows,
-            "n_true": ours.n_true,
-            "n_found": ours.n_pred,
-            "f1": ours.f1,
-            "mean_iou": ours.mean_iou,
-            "f1_skimage_recipe": theirs.f1,
-            "wall_s": wall,
-            "wall_s_skimage_recipe": wall_g,
-        })
+    for name in wanted:
+        seeds = args.seeds if (name == "inox-bimodal" or args.all_seeds) else args.seeds[:1]
+        if name == "inox-bimodal-16bit":
+            out.append(("inox-bimodal 16-bit", "inox-bimodal", {"bit_depth": 16}, seeds))
+        elif name == "inox-bimodal-dark":
+            out.append(("inox-bimodal dark grains", "inox-bimodal", {"dark_grains": True}, seeds))
+        else:
+            out.append((name, name, {}, seeds))
     return out
+
+
+def synthetic_case(set_name: str, preset: str, options: dict, seed: int, size: int, workdir: Path) -> Case:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sample = make_sem_micrograph((size, size), preset=preset, rng=seed, **options)
+    path = workdir / f"synth_{preset}_{seed}.tif"
+    write_synthetic(sample, path, vendor="fei", overwrite=True)
+    m = read_micrograph(path)
+    dark = bool(options.get("dark_grains", False))
+    cfg = AnalysisConfig().replace("segment", dark_grains=True) if dark else AnalysisConfig()
+    pixels = np.asarray(m.analysis_pixels)
+    rows = pixels.shape[0]
+    truth = _sequential(sample.labels[:rows])
+    bits = options.get("bit_depth", 8)
+    desc = f"{preset} seed {seed} ({size}x{size}, {sample.pixel_size_m * 1e9:g} nm px" + (
+        f", {bits}-bit" if bits != 8 else "") + (", dark grains" if dark else "") + ")"
+    return Case(set_name=set_name, image=desc, micrograph=m, config=cfg,
+                peer_image=_invert(pixels) if dark else pixels, truth=truth, pixel_size_m=sample.pixel_size_m)
+
+
+def bam_case(img_path: Path) -> Case:
+    mask = tifffile.imread(BAM / "masks" / f"{img_path.stem}_m.tif")
+    if mask.ndim == 3:
+        mask = mask[..., 0]
+    truth = skmeasure.label(mask[:BAM_ROWS] > 127, connectivity=1)
+    areas = np.bincount(truth.ravel())
+    small = areas < 10
+    small[0] = False
+    truth[small[truth]] = 0
+    m = read_micrograph(img_path)
+    raw = tifffile.imread(img_path)
+    raw = raw[..., 0] if raw.ndim == 3 else raw
+    return Case(set_name="BAM TiO2 (real SEM)", image=img_path.stem, micrograph=m, config=AnalysisConfig(),
+                peer_image=np.ascontiguousarray(raw[:BAM_ROWS]), truth=_sequential(truth), pixel_size_m=m.pixel_size_m)
+
+
+# ---------------------------------------------------------------------------------------------
+# Running
+# ---------------------------------------------------------------------------------------------
+
+
+def prepare_peers(chosen: list[ModuleType], workdir: Path) -> dict[str, dict]:
+    """Availability, version and a smoke run (which also warms JIT caches) of each chosen peer."""
+    info: dict[str, dict] = {}
+    smoke = make_sem_micrograph((192, 192), pixel_size_m=8e-9, rng=1).image
+    for peer in chosen:
+        entry = {"description": peer.DESCRIPTION, "available": False, "version": "", "note": ""}
+        try:
+            reason = peer.available()
+            if reason is None:
+                entry["version"] = peer.version_string()
+                peer.segment(smoke, workdir=workdir)
+                entry["available"] = True
+            else:
+                entry["note"] = reason
+        except Exception as exc:
+            entry["note"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+        info[peer.NAME] = entry
+    return info
+
+
+def run_case(case: Case, chosen: list[ModuleType], peer_info: dict, repeats: int, workdir: Path, log) -> dict:
+    case.truth_stats = _truth_stats(case)
+    record: dict[str, Any] = {"image": case.image, "n_true": case.truth_stats["n_true"],
+                              "truth": {k: v for k, v in case.truth_stats.items() if k != "modes"},
+                              "pixel_size_nm": case.pixel_size_m * 1e9, "shape_px": list(case.truth.shape),
+                              "timing_runs": repeats, "methods": {}}
+    # morpho
+    try:
+        result, times = _timed(lambda: analyze(case.micrograph, case.config), repeats)
+        entry = score(result.segmentation.labels, case)
+        entry.update(wall_s=float(np.median(times)), wall_runs_s=times, segment_s=result.timing_s.get("segment"),
+                     databar_rows=case.micrograph.databar_rows)
+        log(f"    {MORPHO:<20} F1 {entry['f1']:.3f}  {entry['wall_s']:.1f} s")
+    except Exception as exc:  # a morpho failure is a result too; the other methods still run
+        entry = {"error": f"{type(exc).__name__}: {exc}".splitlines()[0][:300]}
+        log(f"    {MORPHO:<20} FAILED {entry['error']}")
+    record["methods"][MORPHO] = entry
+    for peer in chosen:
+        if not peer_info[peer.NAME]["available"]:
+            continue
+        try:
+            labels, times = _timed(lambda p=peer: p.segment(case.peer_image, workdir=workdir), repeats)
+            entry = score(labels, case)
+            entry.update(wall_s=float(np.median(times)), wall_runs_s=times)
+            internal = getattr(peer.segment, "last_internal_s", None)
+            if internal is not None and np.isfinite(internal):
+                entry["internal_s"] = internal
+            log(f"    {peer.NAME:<20} F1 {entry['f1']:.3f}  {entry['wall_s']:.1f} s")
+        except Exception as exc:
+            entry = {"error": f"{type(exc).__name__}: {exc}".splitlines()[0][:300]}
+            log(f"    {peer.NAME:<20} FAILED {entry['error']}")
+            if os.environ.get("MORPHO_BENCH_DEBUG"):
+                traceback.print_exc()
+        record["methods"][peer.NAME] = entry
+    return record
+
+
+def summarize(images: list[dict], methods: list[str]) -> dict[str, dict]:
+    """Median over the set's images of each figure, per method."""
+    keys = ["f1", "mean_iou", "recall_small", "recall_large", "count_error", "mode_error_worst", "z_error", "wall_s"]
+    out: dict[str, dict] = {}
+    for name in methods:
+        rows = [im["methods"].get(name) for im in images]
+        ok = [r for r in rows if r and "error" not in r]
+        if not ok:
+            errs = [r["error"] for r in rows if r and "error" in r]
+            out[name] = {"error": errs[0] if errs else "not run"}
+            continue
+        s = {}
+        for k in keys:
+            vals = np.array([r[k] for r in ok], dtype=float)
+            vals = vals[np.isfinite(vals)]
+            s[k] = float(np.median(vals)) if vals.size else float("nan")
+        s["n_images"] = len(ok)
+        s["n_failed"] = len(rows) - len(ok)
+        out[name] = s
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Printing
+# ---------------------------------------------------------------------------------------------
+
+
+def _f(x: float, fmt: str) -> str:
+    return "—" if x is None or not np.isfinite(x) else format(x, fmt)
+
+
+def print_set_table(set_name: str, images: list[dict], summary: dict, methods: list[str], peer_info: dict) -> None:
+    n = len(images)
+    first = images[0]
+    print(f"\n### {set_name} — {n} image{'s' if n > 1 else ''}, {first['shape_px'][0]}x{first['shape_px'][1]} px, "
+          f"{first['pixel_size_nm']:.4g} nm px; true grains {', '.join(str(im['n_true']) for im in images)}"
+          + (" (medians over the images)" if n > 1 else ""))
+    print("| method | F1 | mean IoU | recall <10 px | recall ≥10 px | count err | mode err (worst) | ⟨z⟩ err "
+          "| time (s) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name in methods:
+        s = summary.get(name)
+        if s is None:
+            note = peer_info.get(name, {}).get("note", "not run")
+            print(f"| {name} | skipped: {note} | | | | | | | |")
+            continue
+        if "error" in s:
+            print(f"| {name} | failed: {s['error'][:90]} | | | | | | | |")
+            continue
+        print(f"| {name} | {_f(s['f1'], '.3f')} | {_f(s['mean_iou'], '.3f')} | {_f(s['recall_small'], '.3f')} | "
+              f"{_f(s['recall_large'], '.3f')} | {_f(s['count_error'], '+.0%')} | {_f(s['mode_error_worst'], '.0%')} | "
+              f"{_f(s['z_error'], '+.2f')} | {_f(s['wall_s'], '.1f')} |")
+
+
+def print_morpho_detail(images: list[dict]) -> None:
+    print("\n### morpho on the synthetic images "
+          "(targets: F1 >= 0.95, modes within 15 %, <z> within 0.3, gap within 25 %)")
+    print("| image | true | found | F1 | mean IoU | recall <10 px | recall ≥10 px | modes true (nm) | modes found (nm) "
+          "| mode err | ⟨z⟩ true / found | median gap true / found (nm) | analyze (s) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for im in images:
+        r = im["methods"][MORPHO]
+        t = im["truth"]
+        if "error" in r:
+            print(f"| {im['image']} | {im['n_true']} | failed: {r['error'][:90]} |" + " |" * 10)
+            continue
+        errs = "/".join(_f(e, "+.0%") for e in r["mode_rel_errors"])
+        print(f"| {im['image']} | {im['n_true']} | {r['n_found']} | {_f(r['f1'], '.3f')} | "
+              f"{_f(r['mean_iou'], '.3f')} | {_f(r['recall_small'], '.3f')} | {_f(r['recall_large'], '.3f')} | "
+              f"{', '.join(map(str, t['modes_nm']))} | {', '.join(map(str, r['modes_found_nm']))} | {errs} | "
+              f"{_f(t['z'], '.2f')} / {_f(r['z_found'], '.2f')} | "
+              f"{_f(t['gap_nm'], '.1f')} / {_f(r['gap_found_nm'], '.1f')} | {_f(r['wall_s'], '.1f')} |")
+
+
+def print_bam_images(images: list[dict], methods: list[str]) -> None:
+    print("\n### BAM TiO2 per image: object F1 at IoU ≥ 0.5 (morpho: found / mean IoU)")
+    print("| image | true | morpho found | morpho IoU | " + " | ".join(f"F1 {m}" for m in methods) + " |")
+    print("|---|---|---|---|" + "---|" * len(methods))
+    cols: dict[str, list[float]] = {m: [] for m in methods}
+    for im in images:
+        r = im["methods"][MORPHO]
+        cells = []
+        for m in methods:
+            e = im["methods"].get(m)
+            v = e.get("f1", float("nan")) if e else float("nan")
+            cols[m].append(v)
+            cells.append(_f(v, ".3f"))
+        print(f"| {im['image']} | {im['n_true']} | {r.get('n_found', '—')} | {_f(r.get('mean_iou'), '.3f')} | "
+              + " | ".join(cells) + " |")
+    med = [_f(float(np.nanmedian(v)) if np.isfinite(v).any() else float("nan"), ".3f") for v in cols.values()]
+    print("| **median** | | | | " + " | ".join(f"**{x}**" for x in med) + " |")
+
+
+# ---------------------------------------------------------------------------------------------
+# main
+# ---------------------------------------------------------------------------------------------
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smoke run: 1 seed, 1024x1024, 1 timing run")
+    parser.add_argument("--sets", default="synthetic,bam", help="comma-separated: synthetic, bam")
+    parser.add_argument("--peers", default=None, help="comma-separated peer names or prefixes (default all; 'none')")
+    parser.add_argument("--presets", default=None, help="comma-separated synthetic sets (default: every preset + "
+                        "inox-bimodal-16bit, inox-bimodal-dark)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[11, 12, 13])
+    parser.add_argument("--all-seeds", action="store_true", help="every seed for every synthetic set")
     parser.add_argument("--size", type=int, default=2048)
+    parser.add_argument("--repeats", type=int, default=None, help="timing runs on each set's first image (default 3)")
     parser.add_argument("--json", default=str(ROOT / "bench" / "results" / "accuracy.json"))
     args = parser.parse_args(argv)
-    report: dict = {"synthetic": [], "bam_tio2": []}
-    with tempfile.TemporaryDirectory() as tmp:
-        for seed in args.seeds:
-            report["synthetic"].append(synthetic_case(seed, args.size, Path(tmp)))
-    print("Synthetic In/InOx-like micrographs (targets: F1 >= 0.95, modes within 15 %, <z> within 0.3, gap within 25 %)")
-    print(f"{'image':<42} {'true':>5} {'found':>5} {'F1':>6} {'IoU':>6} {'rec<10px':>8} {'rec>=10':>7} "
-          f"{'modes true (nm)':>17} {'modes found (nm)':>17} {'mode err':>13} {'z true':>6} {'z found':>7} "
-          f"{'gap true':>8} {'gap found':>9} {'time s':>6}")
-    for r in report["synthetic"]:
-        errs = "/".join(f"{e:+.0%}" for e in r["mode_rel_errors"])
-        print(f"{r['image']:<42} {r['n_true']:>5} {r['n_found']:>5} {r['f1']:>6.3f} {r['mean_iou']:>6.3f} "
-              f"{r['recall_small']:>8.3f} {r['recall_large']:>7.3f} {str(r['modes_true_nm']):>17} "
-              f"{str(r['modes_found_nm']):>17} {errs:>13} {r['z_true']:>6.2f} {r['z_found']:>7.2f} "
-              f"{r['gap_true_nm']:>8.2f} {r['gap_found_nm']:>9.2f} {r['wall_s']:>6.1f}")
-    if BAM.is_dir():
-        report["bam_tio2"] = bam_cases()
-        print()
-        print("Real SEM, hand-drawn masks (BAM TiO2; ImageJ Analyze Particles + Watershed scores a median 0.48)")
-        print(f"{'image':<14} {'true':>5} {'found':>5} {'F1 morpho':>9} {'IoU':>6} {'F1 skimage recipe':>17} {'time s':>6}")
-        for r in report["bam_tio2"]:
-            print(f"{r['image']:<14} {r['n_true']:>5} {r['n_found']:>5} {r['f1']:>9.3f} {r['mean_iou']:>6.3f} "
-                  f"{r['f1_skimage_recipe']:>17.3f} {r['wall_s']:>6.2f}")
-        f1s = [r["f1"] for r in report["bam_tio2"]]
-        g1s = [r["f1_skimage_recipe"] for r in report["bam_tio2"]]
-        print(f"{'median':<14} {'':>5} {'':>5} {np.median(f1s):>9.3f} {'':>6} {np.median(g1s):>17.3f}")
-    else:
-        print("\n../shared/data/groundtruth/bam_tio2 is absent: real-image rows skipped")
+    if args.quick:
+        args.seeds = args.seeds[:1]
+        args.size = 1024 if args.size == 2048 else args.size
+        args.repeats = 1 if args.repeats is None else args.repeats
+    repeats = 3 if args.repeats is None else args.repeats
+    sets = {s.strip().lower() for s in args.sets.split(",") if s.strip()}
+    unknown = sets - {"synthetic", "bam"}
+    if unknown:
+        parser.error(f"unknown set(s) {sorted(unknown)}; use synthetic, bam")
+    try:
+        chosen = peer_registry.select(args.peers)
+    except ValueError as exc:
+        parser.error(str(exc))
+
+    # A SIGTERM (a stopped make, a timeout) unwinds like Ctrl-C, so temporary folders are removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    t_start = time.perf_counter()
+    started = _dt.datetime.now(_dt.UTC)
+    report: dict[str, Any] = {
+        "meta": {
+            "command": " ".join([Path(sys.executable).name, *sys.argv]) if argv is None else " ".join(argv),
+            "started_utc": started.isoformat(timespec="seconds"),
+            "morpho_version": morpho.__version__,
+            "python": platform.python_version(),
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+            "size_px": args.size, "seeds": args.seeds, "repeats": repeats,
+        },
+        "peers": {}, "sets": {},
+    }
+    methods = [MORPHO] + [p.NAME for p in chosen]
+    with tempfile.TemporaryDirectory(prefix="morpho-bench-") as tmp:
+        work = Path(tmp)
+        log("checking peers ...")
+        peer_info = prepare_peers(chosen, work)
+        report["peers"] = peer_info
+        print("Peers (installed by bench/peers/install.sh from Debian apt / PyPI):")
+        for name, e in peer_info.items():
+            state = e["version"] if e["available"] else f"SKIPPED — {e['note']}"
+            print(f"- {name}: {state}")
+        cases: list[tuple[str, Callable[[], Case]]] = []
+        if "synthetic" in sets:
+            for set_name, preset, options, seeds in synthetic_sets(args):
+                for seed in seeds:
+                    cases.append((set_name, lambda s=set_name, p=preset, o=options, sd=seed:
+                                  synthetic_case(s, p, o, sd, args.size, work)))
+        if "bam" in sets:
+            if BAM.is_dir():
+                for img_path in sorted((BAM / "images").glob("*.tif")):
+                    cases.append(("BAM TiO2 (real SEM)", lambda p=img_path: bam_case(p)))
+            else:
+                report["meta"]["bam_note"] = f"{BAM} is absent: real-image set skipped"
+        by_set: dict[str, list[dict]] = {}
+        for set_name, make in cases:
+            case = make()
+            first = set_name not in by_set
+            log(f"[{time.perf_counter() - t_start:6.0f} s] {set_name}: {case.image}")
+            record = run_case(case, chosen, peer_info, repeats if first else 1, work, log)
+            by_set.setdefault(set_name, []).append(record)
+    for set_name, images in by_set.items():
+        ran = [m for m in methods if m == MORPHO or peer_info[m]["available"]]
+        report["sets"][set_name] = {"images": images, "summary": summarize(images, ran)}
+    # Tables
+    print(f"\nAccuracy against ground truth — morpho {morpho.__version__}, default settings; wall time = median "
+          f"of up to {repeats} run(s) (runs stop after {TIME_BUDGET_S:g} s) on each set's first image")
+    for set_name, data in report["sets"].items():
+        print_set_table(set_name, data["images"], data["summary"], methods, peer_info)
+    synth_images = [im for name, d in report["sets"].items() if not name.startswith("BAM") for im in d["images"]]
+    if synth_images:
+        print_morpho_detail(synth_images)
+    if "BAM TiO2 (real SEM)" in report["sets"]:
+        print_bam_images(report["sets"]["BAM TiO2 (real SEM)"]["images"], methods)
+    elif "bam" in sets:
+        print(f"\n{report['meta'].get('bam_note', 'BAM set skipped')}")
+    total = time.perf_counter() - t_start
+    report["meta"]["total_s"] = total
+    print(f"\ntotal {total / 60:.1f} min")
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2, default=float) + "\n")
-    print(f"\nwritten {out}")
+    out.write_text(json.dumps(_finite(report), indent=2, default=_json_default, allow_nan=False) + "\n")
+    print(f"written {out}")
     return 0
+
+
+def _finite(obj: Any) -> Any:
+    """NaN and infinities -> None, so that the JSON is strict."""
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, float | np.floating):
+        return float(obj) if np.isfinite(obj) else None
+    return obj
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating | float):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    return str(obj)
 
 
 if __name__ == "__main__":
