@@ -17,42 +17,23 @@ import pandas as pd
 
 from .config import AnalysisConfig
 from .distribution import SizeDistribution, size_distribution
-from .graph import build_graph
+from .graph import JUNCTION_COLUMNS, build_graph
 from .io import Micrograph
-from .measure import measure_grains
+from .measure import GRAIN_COLUMNS, measure_grains
 from .physics import compute_physics
 from .segment import SegmentationResult, segment
 
 __all__ = ["CONTRACT_GRAIN_COLUMNS", "CONTRACT_JUNCTION_COLUMNS", "AnalysisResult", "analyze"]
 
-CONTRACT_GRAIN_COLUMNS = [
-    "grain_id",
-    "x_m",
-    "y_m",
-    "area_m2",
-    "diameter_m",
-    "perimeter_m",
-    "major_axis_m",
-    "minor_axis_m",
-    "orientation_rad",
-    "eccentricity",
-    "solidity",
-    "touches_border",
+#: Column order of ``grains.csv`` (DESIGN.md contract): the measured columns, then the graph's
+#: and physics' additions; other columns (``area_px``, ``self_capacitance_F``) follow.
+CONTRACT_GRAIN_COLUMNS = [c for c in GRAIN_COLUMNS if c != "area_px"] + [
     "coordination",
     "capacitance_F",
     "charging_energy_K",
 ]
-CONTRACT_JUNCTION_COLUMNS = [
-    "grain_a",
-    "grain_b",
-    "gap_m",
-    "facing_length_m",
-    "center_distance_m",
-    "capacitance_F",
-    "resistance_ohm",
-    "josephson_energy_K",
-    "ej_over_ec",
-]
+#: Column order of ``junctions.csv``: the geometry of the graph stage, then the physics.
+CONTRACT_JUNCTION_COLUMNS = [*JUNCTION_COLUMNS, "capacitance_F", "resistance_ohm", "josephson_energy_K", "ej_over_ec"]
 
 
 @dataclass(frozen=True)
