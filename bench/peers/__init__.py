@@ -12,26 +12,48 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import gwyddion_threshold, gwyddion_watershed, imagej, porespy_snow2, skimage_recipe
+from . import (
+    gwyddion_threshold,
+    gwyddion_threshold_careful,
+    gwyddion_watershed,
+    imagej,
+    imagej_careful,
+    porespy_snow2,
+    porespy_snow2_careful,
+    skimage_recipe,
+    skimage_recipe_careful,
+)
 from ._common import PeerUnavailable
 
 __all__ = ["PEERS", "PeerUnavailable", "select"]
 
-#: All peers, in table order.
+#: All peers, in table order.  The ``-careful`` modules are labelled careful-user variants (Gaussian
+#: smoothing sigma 1.5 px first, minimum size 9 px), NOT the tools' defaults; each sits after its
+#: default peer and runs by default too.
 PEERS: dict[str, ModuleType] = {
-    m.NAME: m for m in (imagej, gwyddion_threshold, gwyddion_watershed, skimage_recipe, porespy_snow2)
+    m.NAME: m for m in (
+        imagej, imagej_careful,
+        gwyddion_threshold, gwyddion_threshold_careful, gwyddion_watershed,
+        skimage_recipe, skimage_recipe_careful,
+        porespy_snow2, porespy_snow2_careful,
+    )
 }
 
 
 def select(spec: str | None) -> list[ModuleType]:
-    """Peers named in a comma-separated `spec` (a name, or a prefix such as ``gwyddion``); all if None."""
+    """Peers named in a comma-separated `spec`; all if None.
+
+    A word selects the peer of that name, every peer whose name starts with it (``gwyddion``,
+    ``imagej`` = ``imagej`` and ``imagej-careful``), or, for ``careful``, every careful-user variant.
+    """
     if spec is None or spec.strip().lower() in ("", "all"):
         return list(PEERS.values())
     if spec.strip().lower() == "none":
         return []
     chosen: list[ModuleType] = []
     for word in (w.strip().lower() for w in spec.split(",") if w.strip()):
-        hits = [m for name, m in PEERS.items() if name == word or name.startswith(word) or name.split("-")[0] == word]
+        hits = [m for name, m in PEERS.items() if name == word or name.startswith(word) or name.split("-")[0] == word
+                or name.endswith("-" + word)]
         if not hits:
             msg = f"unknown peer {word!r}; choose from {', '.join(PEERS)}"
             raise ValueError(msg)

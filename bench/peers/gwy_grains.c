@@ -11,6 +11,10 @@
  * MODE     "threshold": Grains > Mark by Threshold with the GUI defaults of Gwyddion 2.62
  *                       (height criterion only, 50 % of the data range, not inverted):
  *                       gwy_data_field_grains_mark_height(field, mask, 50.0, FALSE).
+ *          "threshold-careful": careful-user variant, NOT the GUI default: the field is first
+ *                       smoothed with gwy_data_field_filter_gaussian(field, 1.5) (sigma in px),
+ *                       then marked as "threshold", then grains < 9 px are removed with
+ *                       gwy_data_field_grains_remove_by_size(mask, 9).
  *          "watershed": the threshold mask above, then Grains > Mark by Watershed with the GUI
  *                       defaults (locate: 10 steps, 10 px threshold, drop 0.1; watershed: 20 steps,
  *                       drop 0.1; drop sizes in units of (max - min) / 50, no prefilter, not
@@ -28,6 +32,12 @@
 #include <libprocess/grains.h>
 #include <libprocess/stats.h>
 #include <libprocess/arithmetic.h>
+#include <libprocess/filters.h>
+
+/* "careful user" variant (not the GUI default): Gaussian filter of sigma 1.5 px before marking,
+ * then grains smaller than 9 px removed. */
+#define CAREFUL_SIGMA 1.5
+#define CAREFUL_MIN_PX 9
 
 static int
 read_all(const char *path, void *buf, size_t nbytes)
@@ -83,16 +93,18 @@ int
 main(int argc, char *argv[])
 {
     gint rows, cols, ngrains, i, n;
-    gboolean watershed;
+    gboolean watershed, careful;
     GwyDataField *field, *mask;
     gint *grains;
     gint32 *out;
 
-    if (argc != 6 || (strcmp(argv[1], "threshold") && strcmp(argv[1], "watershed"))) {
-        fprintf(stderr, "usage: %s threshold|watershed ROWS COLS IN.f64 OUT.i32\n", argv[0]);
+    if (argc != 6 || (strcmp(argv[1], "threshold") && strcmp(argv[1], "watershed")
+                      && strcmp(argv[1], "threshold-careful"))) {
+        fprintf(stderr, "usage: %s threshold|watershed|threshold-careful ROWS COLS IN.f64 OUT.i32\n", argv[0]);
         return 2;
     }
     watershed = !strcmp(argv[1], "watershed");
+    careful = !strcmp(argv[1], "threshold-careful");
     rows = atoi(argv[2]);
     cols = atoi(argv[3]);
     if (rows < 1 || cols < 1) {
@@ -112,8 +124,12 @@ main(int argc, char *argv[])
     }
     gwy_data_field_invalidate(field);
 
+    if (careful)
+        gwy_data_field_filter_gaussian(field, CAREFUL_SIGMA);
     mask = gwy_data_field_new_alike(field, TRUE);
     gwy_data_field_grains_mark_height(field, mask, 50.0, FALSE);
+    if (careful)
+        gwy_data_field_grains_remove_by_size(mask, CAREFUL_MIN_PX);
     if (watershed)
         mark_watershed_gui_defaults(field, mask);
 

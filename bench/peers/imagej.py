@@ -116,6 +116,14 @@ def _deb_version(package: str) -> str:
 
 def segment(image: np.ndarray, *, workdir: Path) -> np.ndarray:
     """Count-mask labels of the bright particles of `image` (int32, 0 = background)."""
+    return run_macro(image, MACRO, segment, workdir=workdir)
+
+
+def run_macro(image: np.ndarray, macro_text: str, timing, *, workdir: Path) -> np.ndarray:
+    """Run a segmentation macro (args: input TIFF | output count-mask TIFF) and return its labels.
+
+    ``timing`` is the function object that receives ``last_wall_s`` / ``last_internal_s``.
+    """
     reason = available()
     if reason is not None:
         raise PeerUnavailable(reason)
@@ -128,17 +136,17 @@ def segment(image: np.ndarray, *, workdir: Path) -> np.ndarray:
     try:
         src, dst, macro = tmp / "in.tif", tmp / "count_masks.tif", tmp / "segment.ijm"
         tifffile.imwrite(src, img)
-        macro.write_text(MACRO)
+        macro.write_text(macro_text)
         t0 = time.perf_counter()
         res = run(_command(macro, f"{src}|{dst}", tmp), timeout_s=TIMEOUT_S, env={**os.environ, "HOME": str(tmp)})
-        segment.last_wall_s = time.perf_counter() - t0
+        timing.last_wall_s = time.perf_counter() - t0
         out = res.stdout + res.stderr
         ok = re.search(r"morpho-bench ok version=\S+ ms=(\d+)", out)
         if res.returncode != 0 or not ok or not dst.exists():
             tail = " | ".join(out.strip().splitlines()[-3:])[:300]
             msg = f"ImageJ macro failed (exit {res.returncode}): {tail}"
             raise RuntimeError(msg)
-        segment.last_internal_s = int(ok.group(1)) / 1000.0
+        timing.last_internal_s = int(ok.group(1)) / 1000.0
         counts = tifffile.imread(dst)
         return as_labels(_split_overflow(counts), img.shape)
     finally:
