@@ -44,21 +44,29 @@ DESCRIPTION = "ImageJ 1.x: Default (IsoData) threshold, Convert to Mask, Watersh
 IJ_JAR = Path("/usr/share/java/ij.jar")
 TIMEOUT_S = 600.0
 
-MACRO = r"""
-args = split(getArgument(), "|");
-setBatchMode(true);
-t0 = getTime();
-open(args[0]);
-if (bitDepth() == 24) run("8-bit");
-setOption("BlackBackground", true);
-setAutoThreshold("Default dark");
-run("Convert to Mask");
-run("Watershed");
-run("Analyze Particles...", "size=0-Infinity show=[Count Masks]");
-saveAs("Tiff", args[1]);
-print("morpho-bench ok version=" + getVersion() + " ms=" + (getTime() - t0));
-close("*");
-"""
+def make_macro(*, blur_sigma: float | None = None, min_size_px: int = 0) -> str:
+    """The segmentation macro; the defaults are ImageJ's own workflow (no blur, no size limit)."""
+    blur = f'run("Gaussian Blur...", "sigma={blur_sigma:g}");\n' if blur_sigma else ""
+    size = f"size={min_size_px}-Infinity pixel" if min_size_px else "size=0-Infinity"
+    return (
+        'args = split(getArgument(), "|");\n'
+        "setBatchMode(true);\n"
+        "t0 = getTime();\n"
+        "open(args[0]);\n"
+        'if (bitDepth() == 24) run("8-bit");\n'
+        f"{blur}"
+        'setOption("BlackBackground", true);\n'
+        'setAutoThreshold("Default dark");\n'
+        'run("Convert to Mask");\n'
+        'run("Watershed");\n'
+        f'run("Analyze Particles...", "{size} show=[Count Masks]");\n'
+        'saveAs("Tiff", args[1]);\n'
+        'print("morpho-bench ok version=" + getVersion() + " ms=" + (getTime() - t0));\n'
+        'close("*");\n'
+    )
+
+
+MACRO = make_macro()
 
 
 def _java() -> str | None:

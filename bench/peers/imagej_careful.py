@@ -26,22 +26,7 @@ DESCRIPTION = ("ImageJ careful-user variant (not the default): Gaussian Blur sig
 available = imagej.available
 version_string = imagej.version_string
 
-MACRO = r"""
-args = split(getArgument(), "|");
-setBatchMode(true);
-t0 = getTime();
-open(args[0]);
-if (bitDepth() == 24) run("8-bit");
-run("Gaussian Blur...", "sigma=1.5");
-setOption("BlackBackground", true);
-setAutoThreshold("Default dark");
-run("Convert to Mask");
-run("Watershed");
-run("Analyze Particles...", "size=9-Infinity pixel show=[Count Masks]");
-saveAs("Tiff", args[1]);
-print("morpho-bench ok version=" + getVersion() + " ms=" + (getTime() - t0));
-close("*");
-"""
+MACRO = imagej.make_macro(blur_sigma=1.5, min_size_px=9)
 
 
 def segment(image: np.ndarray, *, workdir: Path) -> np.ndarray:

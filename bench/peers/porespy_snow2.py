@@ -55,7 +55,11 @@ def segment(image: np.ndarray, *, workdir: Path | None = None) -> np.ndarray:
     if ps is None:
         raise PeerUnavailable(reason)
     img = np.asarray(image)
-    binary = img > threshold_otsu(img)
+    return snow2_labels(ps, img > threshold_otsu(img))
+
+
+def snow2_labels(ps, binary: np.ndarray) -> np.ndarray:
+    """``snow2`` regions of a binary mask (defaults, ``boundary_width=0``), masked by it."""
     snow = ps.networks.snow2(binary.astype(int), boundary_width=0)
     regions = np.asarray(snow.regions)
     if regions.shape != binary.shape:
@@ -63,4 +67,4 @@ def segment(image: np.ndarray, *, workdir: Path | None = None) -> np.ndarray:
         r, c = min(regions.shape[0], pad.shape[0]), min(regions.shape[1], pad.shape[1])
         pad[:r, :c] = regions[:r, :c]
         regions = pad
-    return as_labels(regions * binary, img.shape)
+    return as_labels(regions * binary, binary.shape)

@@ -30,15 +30,7 @@ def segment(image: np.ndarray, *, workdir: Path | None = None) -> np.ndarray:
         raise PeerUnavailable(reason)
     img = np.asarray(image, dtype=np.float64)
     smooth = gaussian(img, sigma=SIGMA, preserve_range=True)
-    binary = smooth > threshold_otsu(smooth)
-    snow = ps.networks.snow2(binary.astype(int), boundary_width=0)
-    regions = np.asarray(snow.regions)
-    if regions.shape != binary.shape:
-        pad = np.zeros(binary.shape, dtype=regions.dtype)
-        r, c = min(regions.shape[0], pad.shape[0]), min(regions.shape[1], pad.shape[1])
-        pad[:r, :c] = regions[:r, :c]
-        regions = pad
-    labels = as_labels(regions * binary, img.shape)
+    labels = porespy_snow2.snow2_labels(ps, smooth > threshold_otsu(smooth))
     sizes = np.bincount(labels.ravel())
     small = sizes < MIN_SIZE
     small[0] = False

@@ -18,11 +18,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from scipy import ndimage as ndi
-from skimage.feature import peak_local_max
 from skimage.filters import gaussian, threshold_otsu
 from skimage.morphology import remove_small_objects
-from skimage.segmentation import watershed
 
 from . import skimage_recipe
 from ._common import as_labels
@@ -50,11 +47,5 @@ def segment(image: np.ndarray, *, workdir: Path | None = None) -> np.ndarray:
     img = np.asarray(image, dtype=np.float64)
     smooth = gaussian(img, sigma=SIGMA, preserve_range=True)
     binary = _remove_small(smooth > threshold_otsu(smooth), MIN_SIZE)
-    distance = ndi.distance_transform_edt(binary)
-    coords = peak_local_max(distance, min_distance=MIN_DISTANCE, footprint=np.ones((3, 3)), labels=binary)
-    mask = np.zeros(distance.shape, dtype=bool)
-    mask[tuple(coords.T)] = True
-    markers, _ = ndi.label(mask)
-    labels = watershed(-distance, markers, mask=binary)
-    labels = _remove_small(labels, MIN_SIZE)
+    labels = _remove_small(skimage_recipe.distance_watershed(binary, min_distance=MIN_DISTANCE), MIN_SIZE)
     return as_labels(labels, img.shape)
