@@ -33,7 +33,7 @@ from scipy.sparse.csgraph import connected_components
 
 from .config import GraphConfig
 from .errors import InputError
-from .measure import border_labels
+from .measure import border_labels, centroids_px
 
 __all__ = ["JUNCTION_COLUMNS", "GrainGraph", "build_graph", "percolates", "skiz_junctions"]
 
@@ -120,20 +120,8 @@ def skiz_junctions(labels: np.ndarray, *, pixel_size_m: float, centroids_m: np.n
     gap_px = np.minimum.reduceat(vals, start)
     grain_a, grain_b = np.divmod(uniq, n + 1)
     if centroids_m is None:
-        flat = lab.ravel()
-        area = np.bincount(flat, minlength=n + 1)[1:].astype(np.float64)
-        rr, cc = np.divmod(np.arange(flat.size, dtype=np.int64), lab.shape[1])
-        with np.errstate(invalid="ignore", divide="ignore"):
-            centroids_m = (
-                np.stack(
-                    [
-                        np.bincount(flat, weights=cc, minlength=n + 1)[1:] / area,
-                        np.bincount(flat, weights=rr, minlength=n + 1)[1:] / area,
-                    ],
-                    axis=1,
-                )
-                * pixel_size_m
-            )
+        _, row_c, col_c = centroids_px(lab, n)
+        centroids_m = np.stack([col_c, row_c], axis=1) * pixel_size_m
     centroids_m = np.asarray(centroids_m, dtype=np.float64)
     delta = centroids_m[grain_a - 1] - centroids_m[grain_b - 1]
     return pd.DataFrame(

@@ -48,6 +48,29 @@ def border_labels(labels: np.ndarray) -> dict[str, np.ndarray]:
     return {side: np.unique(values[values > 0]) for side, values in edges.items()}
 
 
+def centroids_px(labels: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pixel area and centroid (row, col) of labels 1..n; NaN centroids for absent labels.
+
+    Parameters
+    ----------
+    labels : ndarray of int, shape (rows, cols)
+    n : int
+        Highest label.
+
+    Returns
+    -------
+    area_px, row_c, col_c : ndarray, shape (n,)
+        Areas (int64) and centroids in pixels (origin at the centre of pixel (0, 0)).
+    """
+    flat = labels.ravel()
+    area_px = np.bincount(flat, minlength=n + 1)[1:].astype(np.int64)
+    rows_idx, cols_idx = np.divmod(np.arange(flat.size, dtype=np.int64), labels.shape[1])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        row_c = np.bincount(flat, weights=rows_idx, minlength=n + 1)[1:] / area_px
+        col_c = np.bincount(flat, weights=cols_idx, minlength=n + 1)[1:] / area_px
+    return area_px, row_c, col_c
+
+
 def measure_grains(labels: np.ndarray, *, pixel_size_m: float) -> pd.DataFrame:
     """Measure every grain of a label image.
 
@@ -101,8 +124,7 @@ def measure_grains(labels: np.ndarray, *, pixel_size_m: float) -> pd.DataFrame:
         raise InputError(msg)
     rows_idx, cols_idx = np.divmod(np.arange(flat.size, dtype=np.int64), lab.shape[1])
     # Centroids and second central moments from bincount sums (one pass over the pixels).
-    row_c = np.bincount(flat, weights=rows_idx, minlength=n + 1)[1:] / area_px
-    col_c = np.bincount(flat, weights=cols_idx, minlength=n + 1)[1:] / area_px
+    _, row_c, col_c = centroids_px(lab, n)
     grain = flat > 0
     ids = flat[grain]
     dr = rows_idx[grain] - row_c[ids - 1]

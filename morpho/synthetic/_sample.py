@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..measure import centroids_px
 
 #: Columns of :attr:`SyntheticSample.grains` (the disk mosaic adds ``radius_m``).
 GRAIN_TRUTH_COLUMNS = ["grain_id", "x_m", "y_m", "area_m2", "area_px", "diameter_m", "touches_border", "mode"]
@@ -79,14 +80,7 @@ def _seed_record(rng: np.random.Generator | int | None) -> int | None:
 def _truth_table(labels: np.ndarray, modes: np.ndarray, pixel_size_m: float) -> pd.DataFrame:
     """Grains table computed from the label image (pixel counts and centroids)."""
     n = int(labels.max()) if labels.size else 0
-    rows, cols = labels.shape
-    flat = labels.ravel().astype(np.intp)
-    area_px = np.bincount(flat, minlength=n + 1)[1:].astype(np.int64)
-    safe = np.maximum(area_px, 1)
-    row_idx = np.repeat(np.arange(rows, dtype=np.float64), cols)
-    row_c = np.bincount(flat, weights=row_idx, minlength=n + 1)[1:] / safe
-    col_idx = np.tile(np.arange(cols, dtype=np.float64), rows)
-    col_c = np.bincount(flat, weights=col_idx, minlength=n + 1)[1:] / safe
+    area_px, row_c, col_c = centroids_px(labels, n)
     border = np.zeros(n + 1, dtype=bool)
     for edge in (labels[0, :], labels[-1, :], labels[:, 0], labels[:, -1]):
         border[edge] = True
