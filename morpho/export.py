@@ -255,31 +255,33 @@ def write_results(
         )
         write_graphml(result.grains, result.junctions, tmp / "graph.graphml", graph_attributes=scale)
         hist = plots.histogram_figure(result.distribution, title=Path(result.micrograph.path).stem)
-        for fmt in ("png", "pdf"):
-            (tmp / f"histogram.{fmt}").write_bytes(plots.figure_to_bytes(hist, fmt))
+        hist_png = plots.figure_to_bytes(hist, "png")
+        (tmp / "histogram.png").write_bytes(hist_png)
+        (tmp / "histogram.pdf").write_bytes(plots.figure_to_bytes(hist, "pdf"))
         overlay = _overlay(result)
-        import cv2
-
-        ok, buf = cv2.imencode(".png", overlay[:, :, ::-1])
-        if not ok:  # pragma: no cover - OpenCV failure
-            msg = "could not encode overlay.png"
-            raise OutputError(msg)
-        (tmp / "overlay.png").write_bytes(buf.tobytes())
+        (tmp / "overlay.png").write_bytes(_png(overlay))
         if report:
             # The report inlines a reduced overlay (<= 1200 px) so that it stays a few MB.
-            scale = 1200 / max(overlay.shape[:2])
+            import cv2
+
+            factor = 1200 / max(overlay.shape[:2])
             small = (
-                cv2.resize(overlay, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else overlay
+                cv2.resize(overlay, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA) if factor < 1 else overlay
             )
-            ok, small_buf = cv2.imencode(".png", small[:, :, ::-1])
-            html = render_report(
-                result,
-                summary=summary,
-                overlay_png=small_buf.tobytes(),
-                histogram_png=plots.figure_to_bytes(hist, "png"),
-            )
+            html = render_report(result, summary=summary, overlay_png=_png(small), histogram_png=hist_png)
             (tmp / "report.html").write_text(html, encoding="utf-8")
     return target
+
+
+def _png(rgb: np.ndarray) -> bytes:
+    """PNG bytes of an RGB uint8 array (OpenCV wants BGR)."""
+    import cv2
+
+    ok, buf = cv2.imencode(".png", rgb[:, :, ::-1])
+    if not ok:  # pragma: no cover - OpenCV failure
+        msg = "could not encode a PNG image"
+        raise OutputError(msg)
+    return buf.tobytes()
 
 
 def _overlay(result: Any) -> np.ndarray:
