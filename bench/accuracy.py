@@ -60,7 +60,6 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import tifffile
 from skimage import measure as skmeasure
 from skimage.segmentation import relabel_sequential
@@ -72,7 +71,7 @@ from morpho.evaluate import match_labels
 from morpho.export import write_synthetic
 from morpho.graph import build_graph
 from morpho.io import read_micrograph
-from morpho.measure import border_labels, measure_grains
+from morpho.measure import measure_grains
 from morpho.pipeline import analyze
 from morpho.synthetic import PRESETS, make_sem_micrograph
 
@@ -82,10 +81,6 @@ import peers as peer_registry  # noqa: E402 - bench/peers is a folder beside thi
 
 BAM = ROOT.parent / "shared" / "data" / "groundtruth" / "bam_tio2"
 BAM_ROWS = 712
-#: Above this many grains the grains table for the graph is built without the shape descriptors
-#: of measure_grains (regionprops over 10^5 speckle "grains" takes minutes); the columns the graph
-#: and the size distribution read (centroid, area, diameter, touches_border) are the same formulas.
-MEASURE_LIMIT = 5_000
 MORPHO = "morpho"
 #: Timing runs of one method on one image stop once they add up to this (a 25 s PoreSpy run is
 #: timed once, a 4 s ImageJ run three times): keeps the default run near 20 min on 2 cores.
@@ -124,37 +119,12 @@ def _fit_shape(labels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return _sequential(out)
 
 
-def _grains_table(labels: np.ndarray, pixel_size_m: float) -> tuple[pd.DataFrame, str]:
-    """measure_grains, or its centroid/area/border columns alone for very many grains."""
-    n = int(labels.max())
-    if n <= MEASURE_LIMIT:
-        return measure_grains(labels, pixel_size_m=pixel_size_m), "measure_grains"
-    flat = labels.ravel()
-    rows_idx, cols_idx = np.divmod(np.arange(flat.size, dtype=np.int64), labels.shape[1])
-    area = np.bincount(flat, minlength=n + 1)[1:].astype(np.float64)
-    on_border = np.zeros(n + 1, dtype=bool)
-    for ids in border_labels(labels).values():
-        on_border[ids] = True
-    px = float(pixel_size_m)
-    table = pd.DataFrame({
-        "grain_id": np.arange(1, n + 1, dtype=np.int64),
-        "x_m": np.bincount(flat, weights=cols_idx, minlength=n + 1)[1:] / area * px,
-        "y_m": np.bincount(flat, weights=rows_idx, minlength=n + 1)[1:] / area * px,
-        "area_m2": area * px * px,
-        "area_px": area.astype(np.int64),
-        "diameter_m": 2.0 * np.sqrt(area * px * px / np.pi),
-        "touches_border": on_border[1:],
-    })
-    return table, f"centroid/area table (more than {MEASURE_LIMIT} grains)"
-
-
 def _graph_stats(labels: np.ndarray, pixel_size_m: float) -> dict:
     """SKIZ graph and size modes of a label image by morpho's own definitions."""
     out: dict[str, Any] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        grains, how = _grains_table(labels, pixel_size_m)
-        out["grains_table"] = how
+        grains = measure_grains(labels, pixel_size_m=pixel_size_m)
         if len(grains) == 0:
             return {**out, "z": float("nan"), "gap_nm": float("nan"), "modes": [], "n_interior": 0}
         graph = build_graph(labels, grains, pixel_size_m=pixel_size_m)
@@ -204,7 +174,6 @@ def score(labels: np.ndarray, case: Case) -> dict:
         "z_found": g["z"],
         "z_error": g["z"] - t["z"],
         "gap_found_nm": g["gap_nm"],
-        "grains_table": g["grains_table"],
         **({"modes_error": g["modes_error"]} if "modes_error" in g else {}),
     }
 
