@@ -7,7 +7,7 @@ import pytest
 from morpho.config import SegmentConfig
 from morpho.errors import InputError, SegmentationError
 from morpho.evaluate import match_labels
-from morpho.segment import estimate_noise_sigma, flatten_background, relabel_raster_order, segment
+from morpho.segment import estimate_noise_sigma, flatten_background, relabel_raster_order, segment, valley_strength
 
 PX = 2e-9
 
@@ -53,6 +53,51 @@ def test_segment_splits_touching_disks_but_not_one_large_grain():
     res = segment(_render(truth, rng=rng, noise=0.02), pixel_size_m=PX)
     m = match_labels(truth, res.labels)
     assert m.n_pred == 3 and m.n_matched == 3
+
+
+def _tiles_with_grooves(depth: float, *, rng: np.random.Generator, noise: float) -> tuple[np.ndarray, np.ndarray]:
+    """A closed film of 4 x 3 square grains (no necks: shape alone cannot split them) separated by
+    1-px grooves `depth` of the way down to the matrix level, with a matrix border."""
+    truth = np.zeros((140, 180), dtype=np.int32)
+    k = 0
+    for r0 in (10, 50, 90):
+        for c0 in (10, 50, 90, 130):
+            k += 1
+            truth[r0 : r0 + 39, c0 : c0 + 39] = k
+    grain, matrix = 0.7, 0.2
+    img = np.where(truth > 0, grain, matrix).astype(np.float32)
+    groove = (truth == 0) & (cv2.dilate((truth > 0).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)
+    inner = groove & (np.arange(180)[None, :] > 10) & (np.arange(180)[None, :] < 169)
+    inner &= (np.arange(140)[:, None] > 10) & (np.arange(140)[:, None] < 129)
+    img[inner] = grain - depth * (grain - matrix)
+    img = cv2.GaussianBlur(img, (0, 0), 0.8) + rng.normal(0, noise, img.shape).astype(np.float32)
+    return truth, np.clip(img * 255, 0, 255).astype(np.uint8)
+
+
+def test_segment_splits_closed_film_along_shallow_grooves():
+    # Grooves only 40 % of the way down to the matrix, above the grain threshold: the mask is one
+    # slab, and only the valley evidence can cut it into its 12 grains.
+    rng = np.random.default_rng(5)
+    truth, img = _tiles_with_grooves(0.4, rng=rng, noise=0.03)
+    # No background flattening: with matrix only in a 10-px frame there is no background to fit.
+    cfg = SegmentConfig(flatten_background=False)
+    res = segment(img, pixel_size_m=PX, config=cfg)
+    m = match_labels(truth, res.labels)
+    assert m.n_pred == 12 and m.n_matched == 12
+    shape_only = segment(img, pixel_size_m=PX, config=SegmentConfig(flatten_background=False, valley_threshold=None))
+    assert shape_only.labels.max() < 4  # the shape criterion alone leaves the slab (nearly) whole
+
+
+def test_valley_strength_is_in_noise_units_whatever_the_dose():
+    # A flat grain at two noise levels: the valley z-score of pure noise has the same spread.
+    rng = np.random.default_rng(6)
+    spreads = []
+    for noise in (0.01, 0.08):
+        img = (0.5 + noise * rng.standard_normal((200, 200))).astype(np.float32)
+        z = valley_strength(img, cv2.GaussianBlur(img, (0, 0), 1.5))[20:-20, 20:-20]
+        spreads.append(float(np.percentile(z, 99.9)))
+    assert abs(spreads[0] - spreads[1]) < 1.0
+    assert max(spreads) < 6.0  # below the default threshold of 8: noise alone never cuts
 
 
 def test_segment_dark_grains_and_gradient():
