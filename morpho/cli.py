@@ -137,6 +137,11 @@ def _resolve_config(args: argparse.Namespace):
     return config_from_dict(data)
 
 
+def _limit_text(seg: dict) -> str:
+    r_px, r_m = seg.get("detection_limit_radius_px"), seg.get("detection_limit_radius_m")
+    return "16 px" if r_px is None or r_m is None else f"{r_px:g} px ({r_m * 1e9:.2g} nm)"
+
+
 def _say(text: str, *, quiet: bool = False, stream=None) -> None:
     if not quiet:
         print(text, file=stream or sys.stdout)
@@ -175,8 +180,8 @@ def _cmd_analyze(args: argparse.Namespace, argv: Sequence[str]) -> int:
         _say(
             f"{image}: {s['grains']['count']} grains, modes {modes or 'n/a'}, "
             f"<z> = {s['graph']['mean_coordination']:.2f}, "
-            f"median gap {s['graph']['median_gap_m'] * 1e9:.3g} nm, E_aI = {s['physics']['activation_energy_K']:.3g} K "
-            f"-> {folder}",
+            f"median gap {s['graph']['median_gap_m'] * 1e9:.3g} nm, E_aI = {s['physics']['activation_energy_K']:.3g} K, "
+            f"grains below {_limit_text(s['segmentation'])} radius not found reliably -> {folder}",
             quiet=args.quiet,
         )
     return status

@@ -58,6 +58,18 @@ def _frame_table(frame: Any, columns: list[str], limit: int = 25) -> str:
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>{more}"
 
 
+def _detection_sentence(seg: dict[str, Any]) -> str:
+    """One sentence stating the image's detection limit (or that it could not be measured)."""
+    r_px, r_m = seg.get("detection_limit_radius_px"), seg.get("detection_limit_radius_m")
+    if r_px is None or r_m is None:
+        return "<p>Detection limit: not measured (no grain or matrix level, or grains of 16 px radius are not found reliably).</p>"
+    return (
+        f"<p>Detection limit: grains of radius &ge; {r_px:g} px ({r_m * 1e9:.1f} nm) are found reliably at this "
+        f"image's noise and contrast (contrast-to-noise {seg.get('contrast_to_noise', float('nan')):.1f}); "
+        "smaller grains are missed or under-counted.</p>"
+    )
+
+
 def render_report(result: Any, *, summary: dict[str, Any], overlay_png: bytes, histogram_png: bytes) -> str:
     """Render the report page.
 
@@ -99,6 +111,9 @@ def render_report(result: Any, *, summary: dict[str, Any], overlay_png: bytes, h
         "<h2>Input</h2>",
         _kv_table({k: v for k, v in inp.items() if k != "notes"}),
         "".join(f"<p>{html.escape(n)}</p>" for n in inp.get("notes", [])),
+        "<h2>Segmentation</h2>",
+        _detection_sentence(summary.get("segmentation", {})),
+        _kv_table(summary.get("segmentation", {})),
         "<h2>Grains</h2>",
         _kv_table(summary["grains"]),
         "<h2>Size distribution</h2>",

@@ -64,6 +64,8 @@ __all__ = [
     "normalize_intensity",
     "refine_edges",
     "relabel_raster_order",
+    "grain_mask",
+    "hysteresis_band",
     "segment",
     "valley_strength",
 ]
@@ -89,6 +91,13 @@ class SegmentationResult:
         How many objects the size cut removed.
     n_split : int
         How many extra grains the watershed split produced.
+    matrix_level, grain_level : float
+        Median grey level (0..1 scale of the flattened, smoothed image) of the matrix far from
+        grains and of the grains' cores; NaN when there is no grain or no matrix.
+    noise_matrix, noise_grain : float
+        Noise sigma of the flattened image at those two levels (SEM noise grows with signal).
+    band : float
+        Half-width of the hysteresis band around `threshold`.
     """
 
     labels: np.ndarray
@@ -98,6 +107,11 @@ class SegmentationResult:
     min_area_px: int
     n_removed_small: int
     n_split: int
+    matrix_level: float = float("nan")
+    grain_level: float = float("nan")
+    noise_matrix: float = float("nan")
+    noise_grain: float = float("nan")
+    band: float = 0.0
 
 
 def _validate_image(image: np.ndarray) -> np.ndarray:
@@ -563,14 +577,8 @@ def segment(image: np.ndarray, *, pixel_size_m: float, config: SegmentConfig | N
     else:
         smooth = flat
     threshold = _threshold(smooth, cfg.threshold_method)
-    # Hysteresis around the threshold, +-2 standard deviations of the smoothed noise: a grain
-    # whose level is close to the threshold stays whole (its pixels need only exceed the low
-    # level if connected to one above the high level) instead of shattering into noise specks,
-    # and noise specks in the matrix need a pixel above the high level to count.
-    band = 2.0 * noise / (2.0 * np.sqrt(np.pi) * max(sigma, 0.5))
-    mask = filters.apply_hysteresis_threshold(smooth, threshold - band, threshold + band)
-    if cfg.fill_holes:
-        mask = ndi.binary_fill_holes(mask)
+    band = hysteresis_band(noise, sigma)
+    mask = grain_mask(smooth, threshold, band, fill_holes=cfg.fill_holes)
     min_area_px = max(int(cfg.min_area_px), int(np.ceil(np.pi / 4.0 * (cfg.min_diameter_m / pixel_size_m) ** 2)))
     if mask.all():
         msg = "the whole image is above the grain threshold (all grain, no matrix); check --dark-grains or the image"
@@ -604,6 +612,10 @@ def segment(image: np.ndarray, *, pixel_size_m: float, config: SegmentConfig | N
             f"{min_area_px} px); check --dark-grains, the pixel size, or lower segment.min_diameter_m"
         )
         raise SegmentationError(msg)
+    matrix_level, grain_level = _phase_levels(labels, smooth)
+    levels, sigmas = _noise_by_level(flat, smooth)
+    noise_matrix, noise_grain = (float(np.interp(v, levels, sigmas)) if np.isfinite(v) else float("nan")
+                                 for v in (matrix_level, grain_level))
     return SegmentationResult(
         labels=labels,
         threshold=float(threshold),
@@ -612,7 +624,50 @@ def segment(image: np.ndarray, *, pixel_size_m: float, config: SegmentConfig | N
         min_area_px=min_area_px,
         n_removed_small=n_removed,
         n_split=int(n_grains - n_comp),
+        matrix_level=matrix_level,
+        grain_level=grain_level,
+        noise_matrix=noise_matrix,
+        noise_grain=noise_grain,
+        band=float(band),
     )
+
+
+def hysteresis_band(noise: float, sigma_px: float) -> float:
+    """Half-width of the hysteresis band: 2 standard deviations of the noise after smoothing.
+
+    A Gaussian of `sigma_px` divides white noise by ``2 sqrt(pi) sigma``.  A grain whose level is
+    close to the threshold stays whole (its pixels need only exceed the low level if connected to
+    one above the high level) instead of shattering into specks, and a speck of matrix noise
+    needs a pixel above the high level to count.
+    """
+    return 2.0 * noise / (2.0 * np.sqrt(np.pi) * max(sigma_px, 0.5))
+
+
+def grain_mask(smooth: np.ndarray, threshold: float, band: float, *, fill_holes: bool = True) -> np.ndarray:
+    """Grain pixels of a smoothed image: hysteresis around `threshold`, holes filled."""
+    mask = filters.apply_hysteresis_threshold(smooth, threshold - band, threshold + band)
+    return ndi.binary_fill_holes(mask) if fill_holes else mask
+
+
+def _phase_levels(labels: np.ndarray, smooth: np.ndarray, reach_px: int = 3) -> tuple[float, float]:
+    """Median matrix level away from grains and median of the grains' core levels."""
+    if labels.max() == 0:
+        return float("nan"), float("nan")
+    far = segmentation.expand_labels(labels, distance=reach_px) == 0
+    matrix = float(np.median(smooth[far])) if far.any() else float("nan")
+    inside = cv2.distanceTransform((labels > 0).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    # The grains' own brightness: the mean of each core (>= 3 px inside, beyond the reach of the
+    # blur) over grains that have one; small grains' peaks are lowered by the blur and would
+    # understate the contrast.  Only when no grain has a core do the peaks stand in.
+    n = int(labels.max())
+    core = inside >= 3.0
+    count = np.bincount(labels[core], minlength=n + 1)[1:]
+    if count.any():
+        total = np.bincount(labels[core], weights=smooth[core], minlength=n + 1)[1:]
+        level = total[count > 0] / count[count > 0]
+    else:
+        level = np.asarray(ndi.maximum(smooth, labels, index=np.arange(1, n + 1)))
+    return matrix, float(np.median(level))
 
 
 def _drop_small(labels: np.ndarray, min_area_px: int) -> tuple[np.ndarray, int]:

@@ -1,0 +1,138 @@
+"""Detection limit: the smallest grain radius that morpho finds reliably in *this* image.
+
+A grain of a few pixels is found only if its contrast survives the smoothing and the noise.
+How small that is depends on the image: its noise (dose), the contrast between grains and
+matrix, and the smoothing and threshold the segmentation chose.  Rather than quote one figure
+for all images, :func:`detection_limit` measures it for each analysed image by simulation:
+disks of radius 1-16 px at random sub-pixel positions are rendered at the image's own matrix
+and grain levels, blurred by a point-spread function of ``PSF_SIGMA_PX``, given the image's own
+level-dependent noise, and run through the same detection steps with the same parameters
+(smoothing sigma, threshold and hysteresis band, minimum area, half-maximum edge refinement).
+A radius is detected reliably when at least ``RELIABLE_RECALL`` of its disks are found with
+IoU >= 0.5 (the benchmark's matching rule); the limit is the smallest radius from which every
+larger one is reliable too.
+
+Assumptions, stated where the figure is reported: grains as bright as the median grain of the
+image (dimmer small grains are harder), white noise, a Gaussian PSF of 1 px.  ``bench/accuracy.py``
+checks the figure against the recall of small grains measured on synthetic images with truth.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy import ndimage as ndi
+
+from .evaluate import match_labels
+from .segment import SegmentationResult, _drop_small, grain_mask, refine_edges
+
+__all__ = ["RADII_PX", "DetectionLimit", "detection_limit"]
+
+#: Radii tried, in pixels.
+RADII_PX: tuple[float, ...] = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 11.0, 16.0)
+#: Disks per radius.
+N_DISKS = 40
+#: Fraction of disks that must be found for a radius to count as reliably detected.
+RELIABLE_RECALL = 0.9
+#: Gaussian point-spread function assumed for the microscope (px).
+PSF_SIGMA_PX = 1.0
+_SUPERSAMPLE = 4
+
+
+@dataclass(frozen=True)
+class DetectionLimit:
+    """Result of :func:`detection_limit`.
+
+    Attributes
+    ----------
+    radius_px : float or None
+        Smallest reliably detected radius (px); None when even 16 px is not (or the image has no
+        grain or matrix level to simulate).
+    recall_by_radius : dict[float, float]
+        Fraction of simulated disks found at each radius (px).
+    contrast_to_noise : float
+        (grain level - matrix level) / matrix noise sigma of the image, before smoothing.
+    """
+
+    radius_px: float | None
+    recall_by_radius: dict[float, float]
+    contrast_to_noise: float
+
+
+def _render_disks(radius: float, matrix: float, grain: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A field of N_DISKS disks of `radius` on a grid, noiseless, blurred by the PSF; and their truth."""
+    cell = int(2 * np.ceil(radius) + 14)
+    n_side = int(np.ceil(np.sqrt(N_DISKS)))
+    size = cell * n_side
+    ss = _SUPERSAMPLE
+    yy, xx = np.mgrid[0 : size * ss, 0 : size * ss].astype(np.float32)
+    yy = (yy + 0.5) / ss - 0.5
+    xx = (xx + 0.5) / ss - 0.5
+    fine = np.zeros((size * ss, size * ss), dtype=np.float32)
+    truth = np.zeros((size, size), dtype=np.int32)
+    py, px = np.mgrid[0:size, 0:size].astype(np.float32)
+    offsets = rng.uniform(-0.5, 0.5, size=(N_DISKS, 2))
+    for k in range(N_DISKS):
+        cy = (k // n_side + 0.5) * cell + offsets[k, 0]
+        cx = (k % n_side + 0.5) * cell + offsets[k, 1]
+        sl = np.s_[int((cy - radius - 2) * ss) : int((cy + radius + 3) * ss), int((cx - radius - 2) * ss) : int((cx + radius + 3) * ss)]
+        fine[sl][(yy[sl] - cy) ** 2 + (xx[sl] - cx) ** 2 <= radius**2] = 1.0
+        tsl = np.s_[int(cy - radius - 2) : int(cy + radius + 3), int(cx - radius - 2) : int(cx + radius + 3)]
+        truth[tsl][((py[tsl] - cy) ** 2 + (px[tsl] - cx) ** 2 <= radius**2) & (truth[tsl] == 0)] = k + 1
+    cover = cv2.resize(fine, (size, size), interpolation=cv2.INTER_AREA)
+    image = matrix + (grain - matrix) * cover
+    image = cv2.GaussianBlur(image, (0, 0), PSF_SIGMA_PX, borderType=cv2.BORDER_REFLECT)
+    return image.astype(np.float32), truth
+
+
+def detection_limit(seg: SegmentationResult, *, seed: int = 0) -> DetectionLimit:
+    """Smallest grain radius found reliably at the noise, contrast and settings of `seg`.
+
+    Parameters
+    ----------
+    seg : SegmentationResult
+        The segmentation of the image (its levels, noise, smoothing, threshold and band).
+    seed : int
+        Seed of the simulated disks and noise: the figure is reproducible.
+
+    Returns
+    -------
+    DetectionLimit
+
+    Examples
+    --------
+    >>> from morpho.segment import segment
+    >>> rng = np.random.default_rng(0)
+    >>> img = np.full((128, 128), 0.2, np.float32); img[30:90, 30:90] = 0.7
+    >>> img += rng.normal(0, 0.03, img.shape).astype(np.float32)
+    >>> lim = detection_limit(segment(img, pixel_size_m=2e-9))
+    >>> 1.0 <= lim.radius_px <= 3.0
+    True
+    """
+    matrix, grain = seg.matrix_level, seg.grain_level
+    n_m, n_g = seg.noise_matrix, seg.noise_grain
+    if not all(np.isfinite(v) for v in (matrix, grain, n_m, n_g)) or not grain > matrix:
+        return DetectionLimit(None, {}, float("nan"))
+    rng = np.random.default_rng(seed)
+    recall: dict[float, float] = {}
+    for radius in RADII_PX:
+        clean, truth = _render_disks(radius, matrix, grain, rng)
+        frac = (clean - matrix) / (grain - matrix)
+        noisy = clean + (n_m + (n_g - n_m) * frac) * rng.standard_normal(clean.shape).astype(np.float32)
+        sigma = seg.smoothing_sigma_px
+        smooth = cv2.GaussianBlur(noisy, (0, 0), sigma, borderType=cv2.BORDER_REFLECT) if sigma > 0 else noisy
+        mask = grain_mask(smooth, seg.threshold, seg.band)
+        labels, _ = ndi.label(mask, structure=np.ones((3, 3), dtype=bool))
+        labels, _ = _drop_small(labels.astype(np.int32), seg.min_area_px)
+        labels = refine_edges(labels, smooth)
+        labels, _ = _drop_small(labels, seg.min_area_px)
+        m = match_labels(truth, labels)
+        recall[radius] = float(m.recall)
+    reliable = [r for r in RADII_PX if all(recall[q] >= RELIABLE_RECALL for q in RADII_PX if q >= r)]
+    return DetectionLimit(
+        radius_px=min(reliable) if reliable else None,
+        recall_by_radius=recall,
+        contrast_to_noise=float((grain - matrix) / n_m),
+    )
