@@ -45,13 +45,14 @@ from .errors import InputError, SegmentationError
 #: and less smoothing shatters the large ones.
 SMOOTH_MAX = 2.0
 
-#: Valley filter: second derivative across a line of an anisotropic Gaussian with these sigmas
-#: (px) across and along the line, at VALLEY_ORIENTATIONS angles.  1 px across matches the 1-2 px
-#: contact grooves and gaps of touching grains; 3 px along averages the noise along the groove
-#: (about 2x the signal-to-noise of an isotropic Hessian at the same width) while still
-#: following a grain boundary curved on a 10-px radius.
-VALLEY_SIGMA_ACROSS_PX = 1.0
+#: Valley filter (:func:`_oriented_valley`): the image averaged along a line by an anisotropic
+#: Gaussian with these sigmas (px) across and along it, at VALLEY_ORIENTATIONS angles, compared
+#: with the same average VALLEY_SIDE_PX to either side.  0.7 px across and sides 2 px away match
+#: the 1-2 px contact grooves and gaps of touching grains; 3 px along averages the noise along
+#: the groove while still following a grain boundary curved on a 10-px radius.
+VALLEY_SIGMA_ACROSS_PX = 0.7
 VALLEY_SIGMA_ALONG_PX = 3.0
+VALLEY_SIDE_PX = 2.0
 VALLEY_ORIENTATIONS = 8
 #: A valley-split marker needs an inscribed radius of at least this (px); thinner slivers left
 #: between two valley lines (a bright rim, a ridge) are not grains of their own.
@@ -343,27 +344,41 @@ def _split_touching(mask: np.ndarray, *, split_ratio: float, offset_px: float) -
 
 
 @functools.lru_cache(maxsize=4)
-def _valley_kernels(sigma_across: float, sigma_along: float, n_angles: int) -> tuple[np.ndarray, ...]:
-    """Zero-mean kernels of the second derivative across a line, one per orientation."""
+def _line_kernels(sigma_across: float, sigma_along: float, n_angles: int) -> tuple[tuple[np.ndarray, float], ...]:
+    """Unit-sum anisotropic Gaussians elongated along each orientation, with the angle (rad) of their normal."""
     r = int(np.ceil(3.0 * max(sigma_across, sigma_along)))
     y, x = np.mgrid[-r : r + 1, -r : r + 1].astype(np.float64)
     kernels = []
     for theta in np.arange(n_angles) * np.pi / n_angles:
-        u = x * np.cos(theta) + y * np.sin(theta)
-        v = -x * np.sin(theta) + y * np.cos(theta)
+        u = x * np.cos(theta) + y * np.sin(theta)  # across the line
+        v = -x * np.sin(theta) + y * np.cos(theta)  # along it
         g = np.exp(-(u**2) / (2 * sigma_across**2) - v**2 / (2 * sigma_along**2))
-        k = (u**2 / sigma_across**4 - 1.0 / sigma_across**2) * g  # > 0 on a dark line
-        k -= k.mean()
-        k /= np.abs(k).sum()
-        kernels.append(k.astype(np.float32))
+        kernels.append(((g / g.sum()).astype(np.float32), float(theta)))
     return tuple(kernels)
 
 
+def _shifted(image: np.ndarray, dy: float, dx: float) -> np.ndarray:
+    """`image` sampled at (y + dy, x + dx), bilinear, edges reflected."""
+    m = np.float32([[1, 0, dx], [0, 1, dy]])
+    return cv2.warpAffine(image, m, (image.shape[1], image.shape[0]), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REFLECT)
+
+
 def _oriented_valley(image: np.ndarray) -> np.ndarray:
-    """Largest response over orientations of the valley kernels (positive on dark lines)."""
+    """Dark-line response: how much darker a line is than *both* of its sides, best orientation.
+
+    For each orientation the image is averaged along the line (anisotropic Gaussian) and the
+    response is ``min(side_+ - centre, side_- - centre)`` with the sides ``VALLEY_SIDE_PX``
+    across.  Requiring both sides brighter is what separates a groove between two grains from
+    the dark foot of a single step (the inner edge of a bright rim, a grain's own edge, the
+    flank of a bright scan line), which a second-derivative filter also answers.
+    """
     out = None
-    for k in _valley_kernels(VALLEY_SIGMA_ACROSS_PX, VALLEY_SIGMA_ALONG_PX, VALLEY_ORIENTATIONS):
-        resp = cv2.filter2D(image, cv2.CV_32F, k, borderType=cv2.BORDER_REFLECT)
+    d = VALLEY_SIDE_PX
+    for kernel, theta in _line_kernels(VALLEY_SIGMA_ACROSS_PX, VALLEY_SIGMA_ALONG_PX, VALLEY_ORIENTATIONS):
+        centre = cv2.filter2D(image, cv2.CV_32F, kernel, borderType=cv2.BORDER_REFLECT)
+        dy, dx = d * np.sin(theta), d * np.cos(theta)
+        resp = np.minimum(_shifted(centre, dy, dx), _shifted(centre, -dy, -dx)) - centre
         out = resp if out is None else np.maximum(out, resp, out=out)
     assert out is not None
     return out
@@ -578,7 +593,8 @@ def segment(image: np.ndarray, *, pixel_size_m: float, config: SegmentConfig | N
         smooth = flat
     threshold = _threshold(smooth, cfg.threshold_method)
     band = hysteresis_band(noise, sigma)
-    mask = grain_mask(smooth, threshold, band, fill_holes=cfg.fill_holes)
+    raw_mask = grain_mask(smooth, threshold, band, fill_holes=False)
+    mask = _fill_grain_holes(raw_mask, smooth, band / 2.0) if cfg.fill_holes else raw_mask
     min_area_px = max(int(cfg.min_area_px), int(np.ceil(np.pi / 4.0 * (cfg.min_diameter_m / pixel_size_m) ** 2)))
     if mask.all():
         msg = "the whole image is above the grain threshold (all grain, no matrix); check --dark-grains or the image"
@@ -681,10 +697,59 @@ def _drop_small(labels: np.ndarray, min_area_px: int) -> tuple[np.ndarray, int]:
     return labels, n_small
 
 
+def _fill_grain_holes(mask: np.ndarray, smooth: np.ndarray, noise_smooth: float) -> np.ndarray:
+    """Fill the holes of `mask` that are grain interiors, not matrix pockets.
+
+    A hole enclosed by grain pixels is either the darker interior of one grain (edge-brightened
+    grains, shading) or a pocket of matrix enclosed by touching grains.  The interior is
+    brighter than the matrix; the pocket is at the matrix level.  A hole is filled when its
+    mean level exceeds the median matrix level by 1.5 noise standard deviations of the smoothed
+    image, or when it is too small (< 12 px, a 2-px radius) to be a pocket worth keeping.
+    """
+    filled = ndi.binary_fill_holes(mask)
+    holes = filled & ~mask
+    if not holes.any():
+        return filled
+    hole_ids, n_holes = ndi.label(holes)
+    outside = ~filled
+    matrix_level = float(np.median(smooth[outside])) if outside.any() else -np.inf
+    area = np.bincount(hole_ids.ravel(), minlength=n_holes + 1)
+    mean = np.bincount(hole_ids.ravel(), weights=smooth.ravel(), minlength=n_holes + 1) / np.maximum(area, 1)
+    fill = (mean > matrix_level + 1.5 * noise_smooth) | (area < 12)
+    fill[0] = False
+    return mask | fill[hole_ids]
+
+
+def _pockets(labels: np.ndarray, holes: np.ndarray) -> np.ndarray:
+    """Pixels of `holes` whose connected hole touches two or more different grains.
+
+    A hole that only one grain borders is that grain's interior (a darker centre, an
+    edge-brightened grain); a hole that several grains border is matrix enclosed between them.
+    """
+    hole_ids, n_holes = ndi.label(holes)
+    if n_holes == 0:
+        return np.zeros(labels.shape, dtype=bool)
+    pairs = []
+    for axis in (0, 1):
+        for step in (1, -1):
+            neighbour = np.roll(labels, step, axis=axis)
+            from_hole = np.roll(hole_ids, step, axis=axis)
+            # pixel p (not in a hole, labelled) whose neighbour across `step` is in hole h
+            sel = (from_hole > 0) & (hole_ids == 0) & (labels > 0)
+            pairs.append(np.stack([from_hole[sel], labels[sel]], axis=1))
+            del neighbour
+    pairs = np.unique(np.concatenate(pairs), axis=0)
+    n_bordering = np.bincount(pairs[:, 0], minlength=n_holes + 1)
+    return (n_bordering >= 2)[hole_ids] & holes
+
+
 def _fill_label_holes(labels: np.ndarray) -> np.ndarray:
-    """Give every hole inside a grain (a matrix region enclosed by grain) its nearest grain's label."""
+    """Give every hole inside one grain (matrix enclosed by that grain alone) the grain's label."""
     filled = ndi.binary_fill_holes(labels > 0)
     holes = filled & (labels == 0)
+    if not holes.any():
+        return labels
+    holes &= ~_pockets(labels, holes)
     if not holes.any():
         return labels
     _, (ri, ci) = ndi.distance_transform_edt(labels == 0, return_indices=True)
