@@ -594,7 +594,7 @@ def segment(image: np.ndarray, *, pixel_size_m: float, config: SegmentConfig | N
     threshold = _threshold(smooth, cfg.threshold_method)
     band = hysteresis_band(noise, sigma)
     raw_mask = grain_mask(smooth, threshold, band, fill_holes=False)
-    mask = _fill_grain_holes(raw_mask, smooth, band / 2.0) if cfg.fill_holes else raw_mask
+    mask = _fill_grain_holes(raw_mask, smooth, band / 2.0, threshold) if cfg.fill_holes else raw_mask
     min_area_px = max(int(cfg.min_area_px), int(np.ceil(np.pi / 4.0 * (cfg.min_diameter_m / pixel_size_m) ** 2)))
     if mask.all():
         msg = "the whole image is above the grain threshold (all grain, no matrix); check --dark-grains or the image"
@@ -697,27 +697,37 @@ def _drop_small(labels: np.ndarray, min_area_px: int) -> tuple[np.ndarray, int]:
     return labels, n_small
 
 
-def _fill_grain_holes(mask: np.ndarray, smooth: np.ndarray, noise_smooth: float) -> np.ndarray:
-    """Fill the holes of `mask` that are grain interiors, not matrix pockets.
+def _fill_grain_holes(mask: np.ndarray, smooth: np.ndarray, noise_smooth: float, threshold: float) -> np.ndarray:
+    """Fill the parts of the background of `mask` that are grain interiors, not matrix.
 
-    A hole enclosed by grain pixels is either the darker interior of one grain (edge-brightened
-    grains, shading) or a pocket of matrix enclosed by touching grains.  The interior is
-    brighter than the matrix; the pocket is at the matrix level.  A hole is filled when its
-    mean level exceeds the median matrix level by 1.5 noise standard deviations of the smoothed
-    image, or when it is too small (< 12 px, a 2-px radius) to be a pocket worth keeping.
+    Edge-brightened grains (bright rims, dim interiors) and shaded grains leave the threshold
+    only their rims; a region of background ringed by grain pixels is then either the dim
+    interior of one grain or matrix enclosed between touching grains.  The interior is brighter
+    than the matrix; the pocket is at the matrix level.  So every connected background region
+    (enclosed or open to the image edge, where a grain cut by the frame has an open rim) is
+    filled when its median level exceeds the matrix level by ``max(1.5 noise sigma, a fifth of
+    threshold - matrix)``; enclosed holes under 12 px (2-px radius, noise inside a grain) are
+    filled whatever their level.  The largest background region is the matrix itself: it is
+    never filled, and its median is the matrix level.
     """
-    filled = ndi.binary_fill_holes(mask)
-    holes = filled & ~mask
-    if not holes.any():
-        return filled
-    hole_ids, n_holes = ndi.label(holes)
-    outside = ~filled
-    matrix_level = float(np.median(smooth[outside])) if outside.any() else -np.inf
-    area = np.bincount(hole_ids.ravel(), minlength=n_holes + 1)
-    mean = np.bincount(hole_ids.ravel(), weights=smooth.ravel(), minlength=n_holes + 1) / np.maximum(area, 1)
-    fill = (mean > matrix_level + 1.5 * noise_smooth) | (area < 12)
+    background = ~mask
+    if not background.any():
+        return mask
+    bg_ids, n_bg = ndi.label(background)
+    idx = np.arange(1, n_bg + 1)
+    area = np.bincount(bg_ids.ravel(), minlength=n_bg + 1)
+    median = np.zeros(n_bg + 1)
+    median[1:] = ndi.median(smooth, bg_ids, index=idx)
+    matrix_id = int(np.argmax(area[1:])) + 1
+    matrix_level = float(median[matrix_id])
+    edge_ids = np.unique(np.concatenate([bg_ids[0], bg_ids[-1], bg_ids[:, 0], bg_ids[:, -1]]))
+    enclosed = np.ones(n_bg + 1, dtype=bool)
+    enclosed[edge_ids] = False
+    margin = max(1.5 * noise_smooth, 0.2 * (threshold - matrix_level))
+    fill = (median > matrix_level + margin) | (enclosed & (area < 12))
     fill[0] = False
-    return mask | fill[hole_ids]
+    fill[matrix_id] = False
+    return mask | fill[bg_ids]
 
 
 def _pockets(labels: np.ndarray, holes: np.ndarray) -> np.ndarray:
