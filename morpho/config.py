@@ -91,7 +91,9 @@ class SegmentConfig:
     threshold_method : {"otsu", "li", "triangle"}
         Global threshold on the flattened image.  Default "otsu".
     fill_holes : bool
-        Fill holes inside grains (edge-brightened grains have darker interiors).  Default True.
+        Fill the dim interiors of edge-brightened grains: background regions ringed by grain and
+        brighter than the matrix (pockets of matrix between touching grains stay matrix).
+        Default True.
     refine_edges : bool
         Move each grain's edge to its own half-maximum between matrix and grain level (removes
         the size bias of a global threshold on blurred edges, worst for small grains).

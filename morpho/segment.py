@@ -9,8 +9,10 @@ The path is classical and fully vectorised:
 3. :func:`estimate_noise_sigma` measures the noise, and a Gaussian of ~1 px (up to 2 px on very
    noisy images) keeps grains down to ~3 px radius while taming shot noise;
 4. a global threshold (Otsu by default), applied with hysteresis of +-2 noise standard deviations,
-   makes the grain mask; holes inside grains (dark interiors of edge-brightened grains) are filled,
-   and objects below the minimum size dropped;
+   makes the grain mask; background regions ringed by grain that are brighter than the matrix
+   (the dim interiors of edge-brightened grains, also open at the frame) are filled, while
+   pockets of matrix enclosed by touching grains are kept, and objects below the minimum size
+   dropped;
 5. touching grains are split by a marker-controlled watershed.  Two kinds of evidence decide
    the markers: *intensity*, the dark contact groove or gap between touching grains, found by
    an oriented valley filter whose response is expressed in units of the local noise
@@ -475,12 +477,26 @@ def _split_touching_valleys(
         radius = ndi.maximum(inscribed, markers, index=np.arange(1, n_markers + 1))
         thin = np.concatenate([[False], np.asarray(radius) < VALLEY_MARKER_MIN_RADIUS_PX])
         markers = np.where(thin[markers], 0, markers).astype(np.int32)
-    has_marker = np.zeros(n_comp + 1, dtype=bool)
-    has_marker[components[markers > 0]] = True
-    has_marker[0] = True
-    orphan = ~has_marker[components]
-    markers[orphan] = components[orphan] + n_markers
-    labels = segmentation.watershed(-smooth, markers, mask=mask).astype(np.int32)
+    # Markers per component (a marker lies inside one component: it is connected and in the mask).
+    sel = markers > 0
+    comp_of_marker = np.zeros(n_markers + 1, dtype=np.int64)
+    comp_of_marker[markers[sel]] = components[sel]
+    n_per_comp = np.bincount(comp_of_marker[1:], minlength=n_comp + 1)
+    n_per_comp[0] = 0
+    # A component with one marker (or none: a small grain on a valley flank) is one grain; only
+    # components with two or more markers need the watershed, run on their bounding boxes.
+    labels = components.copy()
+    boxes = ndi.find_objects(components)
+    next_id = n_comp + 1
+    for comp_id in np.flatnonzero(n_per_comp >= 2):
+        box = boxes[comp_id - 1]
+        own = components[box] == comp_id
+        local = np.where(own, markers[box], 0)
+        pieces = segmentation.watershed(-smooth[box], local, mask=own)
+        ids, inverse = np.unique(pieces[own], return_inverse=True)
+        target = labels[box]
+        target[own] = (inverse + next_id).astype(np.int32)
+        next_id += ids.size
     labels = relabel_raster_order(labels)
     return labels, n_comp, int(labels.max())
 
@@ -669,9 +685,11 @@ def _phase_levels(labels: np.ndarray, smooth: np.ndarray, reach_px: int = 3) -> 
     """Median matrix level away from grains and median of the grains' core levels."""
     if labels.max() == 0:
         return float("nan"), float("nan")
-    far = segmentation.expand_labels(labels, distance=reach_px) == 0
+    grain = (labels > 0).astype(np.uint8)
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach_px + 1, 2 * reach_px + 1))
+    far = cv2.dilate(grain, disk) == 0
     matrix = float(np.median(smooth[far])) if far.any() else float("nan")
-    inside = cv2.distanceTransform((labels > 0).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    inside = cv2.distanceTransform(grain, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
     # The grains' own brightness: the mean of each core (>= 3 px inside, beyond the reach of the
     # blur) over grains that have one; small grains' peaks are lowered by the blur and would
     # understate the contrast.  Only when no grain has a core do the peaks stand in.
@@ -714,12 +732,25 @@ def _fill_grain_holes(mask: np.ndarray, smooth: np.ndarray, noise_smooth: float,
     if not background.any():
         return mask
     bg_ids, n_bg = ndi.label(background)
-    idx = np.arange(1, n_bg + 1)
     area = np.bincount(bg_ids.ravel(), minlength=n_bg + 1)
-    median = np.zeros(n_bg + 1)
-    median[1:] = ndi.median(smooth, bg_ids, index=idx)
     matrix_id = int(np.argmax(area[1:])) + 1
-    matrix_level = float(median[matrix_id])
+    is_matrix = bg_ids == matrix_id
+    step = max(1, int(area[matrix_id] // 1_000_000))
+    matrix_level = float(np.median(smooth[is_matrix][::step]))
+    # medians of the other (small) regions: sort their pixels by (region, level) once
+    sel = background & ~is_matrix
+    median = np.full(n_bg + 1, -np.inf)
+    if sel.any():
+        ids, vals = bg_ids[sel], smooth[sel]
+        order = np.lexsort((vals, ids))
+        ids, vals = ids[order], vals[order]
+        starts = np.searchsorted(ids, np.arange(n_bg + 1))
+        counts = area[: n_bg + 1].copy()
+        counts[matrix_id] = 0
+        has = counts > 0
+        has[0] = False
+        mid = starts[has] + (counts[has] - 1) // 2
+        median[has] = vals[mid]
     edge_ids = np.unique(np.concatenate([bg_ids[0], bg_ids[-1], bg_ids[:, 0], bg_ids[:, -1]]))
     enclosed = np.ones(n_bg + 1, dtype=bool)
     enclosed[edge_ids] = False
@@ -742,12 +773,11 @@ def _pockets(labels: np.ndarray, holes: np.ndarray) -> np.ndarray:
     pairs = []
     for axis in (0, 1):
         for step in (1, -1):
-            neighbour = np.roll(labels, step, axis=axis)
+            # (hole, grain) for every labelled pixel whose 4-neighbour is in that hole (holes never
+            # touch the frame, so the wrap-around of np.roll pairs nothing)
             from_hole = np.roll(hole_ids, step, axis=axis)
-            # pixel p (not in a hole, labelled) whose neighbour across `step` is in hole h
             sel = (from_hole > 0) & (hole_ids == 0) & (labels > 0)
             pairs.append(np.stack([from_hole[sel], labels[sel]], axis=1))
-            del neighbour
     pairs = np.unique(np.concatenate(pairs), axis=0)
     n_bordering = np.bincount(pairs[:, 0], minlength=n_holes + 1)
     return (n_bordering >= 2)[hole_ids] & holes
