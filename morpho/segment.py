@@ -303,6 +303,18 @@ def relabel_raster_order(labels: np.ndarray) -> np.ndarray:
     return new
 
 
+def _inscribed_distance(mask: np.ndarray) -> np.ndarray:
+    """Euclidean distance (px) from each mask pixel to the nearest non-mask pixel *or the frame*.
+
+    OpenCV's transform treats the outside of the image as foreground; for a grain's inscribed
+    radius, its core and its deep pixels the frame must count as an edge (what lies beyond is
+    unknown).  The neck criterion of :func:`_split_touching` keeps OpenCV's convention on
+    purpose: a grain cut by the frame continues beyond it and does not narrow there.
+    """
+    padded = cv2.copyMakeBorder(mask.astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    return cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
+
+
 def _split_touching(mask: np.ndarray, *, split_ratio: float, offset_px: float) -> tuple[np.ndarray, int, int]:
     """Marker-controlled watershed on the distance transform; returns labels, n_components, n_grains.
 
@@ -333,7 +345,12 @@ def _split_touching(mask: np.ndarray, *, split_ratio: float, offset_px: float) -
         sub_dist = dist[box]
         landscape = np.where(own, np.log(sub_dist + np.float32(offset_px)), floor).astype(np.float32)
         peaks = morphology.h_maxima(landscape, h).astype(bool) & own
-        markers, n_markers = ndi.label(peaks, structure=eight)
+        # h_maxima on a float image can return one flat top as several pieces a pixel or two
+        # apart (round-off); peaks closer than ~4 px are one maximum (two grains' maxima are at
+        # least their radii apart, >= 6 px for the smallest grains that split).
+        near = cv2.dilate(peaks.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & own
+        markers, n_markers = ndi.label(near, structure=eight)
+        markers = np.where(peaks, markers, 0)
         if n_markers < 2:
             continue
         pieces = segmentation.watershed(-sub_dist, markers, mask=own)
@@ -473,7 +490,7 @@ def _split_touching_valleys(
     interior = mask & ~(valley_z > threshold)
     markers, _, n_markers = _split_touching(interior, split_ratio=split_ratio, offset_px=offset_px)
     if n_markers:
-        inscribed = cv2.distanceTransform(interior.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+        inscribed = _inscribed_distance(interior)
         radius = ndi.maximum(inscribed, markers, index=np.arange(1, n_markers + 1))
         thin = np.concatenate([[False], np.asarray(radius) < VALLEY_MARKER_MIN_RADIUS_PX])
         markers = np.where(thin[markers], 0, markers).astype(np.int32)
@@ -538,7 +555,7 @@ def refine_edges(labels: np.ndarray, image: np.ndarray, *, reach_px: int = 3, fr
     if not far.any():
         return labels
     matrix_level = float(np.median(image[far]))
-    inside = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    inside = _inscribed_distance(mask)
     core = inside >= 2.5
     count = np.bincount(labels[core], minlength=n + 1).astype(np.float64)
     total = np.bincount(labels[core], weights=image[core], minlength=n + 1)
@@ -689,7 +706,7 @@ def _phase_levels(labels: np.ndarray, smooth: np.ndarray, reach_px: int = 3) -> 
     disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach_px + 1, 2 * reach_px + 1))
     far = cv2.dilate(grain, disk) == 0
     matrix = float(np.median(smooth[far])) if far.any() else float("nan")
-    inside = cv2.distanceTransform(grain, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    inside = _inscribed_distance(grain)
     # The grains' own brightness: the mean of each core (>= 3 px inside, beyond the reach of the
     # blur) over grains that have one; small grains' peaks are lowered by the blur and would
     # understate the contrast.  Only when no grain has a core do the peaks stand in.

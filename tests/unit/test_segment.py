@@ -184,3 +184,18 @@ def test_segment_fills_rimmed_grains_but_not_matrix_pockets():
     assert m.mean_iou > 0.9
     # the matrix pocket at the centre of the four touching disks stays matrix
     assert truth[156, 176] == 0 and res.labels[156, 176] == 0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_segment_keeps_large_smooth_grains_whole(seed):
+    # A large, smooth, lobed grain (150-px radius) is one grain: neither its lobes nor the noise
+    # on its edge may give its distance map a second marker.
+    rng = np.random.default_rng(seed)
+    rr, cc = np.mgrid[:640, :640]
+    theta = np.arctan2(rr - 320, cc - 320)
+    phases = rng.uniform(0, 2 * np.pi, 3)
+    radius = 150 * (1 + 0.08 * np.cos(2 * theta + phases[0]) + 0.05 * np.cos(3 * theta + phases[1])
+                    + 0.03 * np.cos(4 * theta + phases[2]))
+    truth = (np.hypot(rr - 320, cc - 320) <= radius).astype(np.int32)
+    res = segment(_render(truth, rng=rng), pixel_size_m=PX)
+    assert res.labels.max() == 1
