@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from ._config_keys import reject_unknown_keys
 from .distribution import DistributionConfig
 from .errors import ConfigError
 from .physics import PhysicsConfig
@@ -257,19 +258,12 @@ def _coerce(section: str, name: str, annotation: Any, value: Any) -> Any:
 
 def _section_from_dict(section: str, data: Any) -> Any:
     cls = _SECTIONS[section]
-    if not isinstance(data, dict):
-        msg = f"config section [{section}] must be a table of keys, got {type(data).__name__}"
-        raise ConfigError(msg)
+    reject_unknown_keys(section, data, cls)
     # Lengths may be written with units in any section ("10nm").
     data = {k: parse_length(v) if isinstance(v, str) and _is_length_key(k) else v for k, v in data.items()}
     if hasattr(cls, "from_dict"):
         return cls.from_dict(data)
     hints = typing.get_type_hints(cls)
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        msg = f"unknown config key {section}.{unknown[0]}; known keys in [{section}]: {', '.join(sorted(known))}"
-        raise ConfigError(msg)
     values = {k: _coerce(section, k, hints[k], v) for k, v in data.items()}
     return cls(**values)
 

@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ._config_keys import reject_unknown_keys
 from .errors import ConfigError, InputError
 
 __all__ = [
@@ -156,17 +157,7 @@ class DistributionConfig:
             If `data` is not a mapping, has a key that is not a field, or a value of the wrong
             type or range (the message names the key).
         """
-        if not isinstance(data, Mapping):
-            msg = f"distribution config must be a table/dict, got {type(data).__name__}"
-            raise ConfigError(msg)
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(str(k) for k in data if k not in known)
-        if unknown:
-            msg = (
-                f"unknown distribution config key(s) {', '.join(map(repr, unknown))}; "
-                f"known keys are {', '.join(sorted(known))}"
-            )
-            raise ConfigError(msg)
+        reject_unknown_keys("distribution", data, cls)
         return cls(**dict(data))
 
 

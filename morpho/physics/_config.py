@@ -15,6 +15,7 @@ from typing import Any, Literal, get_args
 import numpy as np
 import numpy.typing as npt
 
+from .._config_keys import reject_unknown_keys
 from ..errors import ConfigError
 
 ChargeUnit = Literal["e", "2e"]
@@ -164,14 +165,7 @@ class PhysicsConfig:
         ConfigError
             If `data` is not a mapping, has unknown keys, or a value of the wrong type.
         """
-        if not isinstance(data, Mapping):
-            msg = f"physics configuration must be a mapping of field -> value, got {type(data).__name__}"
-            raise ConfigError(msg)
-        names = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(str(k) for k in data if k not in names)
-        if unknown:
-            msg = f"unknown physics configuration key(s) {unknown}; valid keys are {names}"
-            raise ConfigError(msg)
+        reject_unknown_keys("physics", data, cls)
         return cls(**dict(data))
 
 
