@@ -334,7 +334,8 @@ def run_case(case: Case, chosen: list[ModuleType], peer_info: dict, repeats: int
 
 def summarize(images: list[dict], methods: list[str]) -> dict[str, dict]:
     """Median over the set's images of each figure, per method."""
-    keys = ["f1", "mean_iou", "recall_small", "recall_3_10px", "recall_large", "count_error", "mode_error_worst", "z_error", "wall_s"]
+    keys = ["f1", "mean_iou", "recall_small", "recall_3_10px", "recall_large", "count_error", "mode_error_worst",
+            "z_error", "wall_s"]
     out: dict[str, dict] = {}
     for name in methods:
         rows = [im["methods"].get(name) for im in images]
@@ -390,7 +391,8 @@ def print_morpho_detail(images: list[dict]) -> None:
     print("\n### morpho on the synthetic images (issue-3 targets: F1 >= 0.98 separated grains, >= 0.90 touching/hard; "
           "recall >= 0.90 for radius >= 3 px; modes within 10 %; <z> within 0.3)")
     print("| image | true | found | F1 | mean IoU | recall <10 px | recall 3-10 px | stated limit (px) | recall ≥10 px "
-          "| modes true (nm) | modes found (nm) | mode err | ⟨z⟩ true / found | median gap true / found (nm) | analyze (s) |")
+          "| modes true (nm) | modes found (nm) | mode err | ⟨z⟩ true / found | median gap true / found (nm) "
+          "| analyze (s) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for im in images:
         r = im["methods"][MORPHO]

@@ -61,7 +61,9 @@ class DetectionLimit:
     contrast_to_noise: float
 
 
-def _render_disks(radius: float, matrix: float, grain: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _render_disks(
+    radius: float, matrix: float, grain: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """A field of N_DISKS disks of `radius` on a grid, noiseless, blurred by the PSF; and their truth."""
     cell = int(2 * np.ceil(radius) + 14)
     n_side = int(np.ceil(np.sqrt(N_DISKS)))
@@ -77,7 +79,9 @@ def _render_disks(radius: float, matrix: float, grain: float, rng: np.random.Gen
     for k in range(N_DISKS):
         cy = (k // n_side + 0.5) * cell + offsets[k, 0]
         cx = (k % n_side + 0.5) * cell + offsets[k, 1]
-        sl = np.s_[int((cy - radius - 2) * ss) : int((cy + radius + 3) * ss), int((cx - radius - 2) * ss) : int((cx + radius + 3) * ss)]
+        rows = slice(int((cy - radius - 2) * ss), int((cy + radius + 3) * ss))
+        cols = slice(int((cx - radius - 2) * ss), int((cx + radius + 3) * ss))
+        sl = (rows, cols)
         fine[sl][(yy[sl] - cy) ** 2 + (xx[sl] - cx) ** 2 <= radius**2] = 1.0
         tsl = np.s_[int(cy - radius - 2) : int(cy + radius + 3), int(cx - radius - 2) : int(cx + radius + 3)]
         truth[tsl][((py[tsl] - cy) ** 2 + (px[tsl] - cx) ** 2 <= radius**2) & (truth[tsl] == 0)] = k + 1

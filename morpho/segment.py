@@ -64,11 +64,11 @@ __all__ = [
     "SegmentationResult",
     "estimate_noise_sigma",
     "flatten_background",
+    "grain_mask",
+    "hysteresis_band",
     "normalize_intensity",
     "refine_edges",
     "relabel_raster_order",
-    "grain_mask",
-    "hysteresis_band",
     "segment",
     "valley_strength",
 ]
@@ -471,7 +471,13 @@ def valley_strength(image: np.ndarray, smooth: np.ndarray) -> np.ndarray:
 
 
 def _split_touching_valleys(
-    mask: np.ndarray, valley_z: np.ndarray, smooth: np.ndarray, *, threshold: float, split_ratio: float, offset_px: float
+    mask: np.ndarray,
+    valley_z: np.ndarray,
+    smooth: np.ndarray,
+    *,
+    threshold: float,
+    split_ratio: float,
+    offset_px: float,
 ) -> tuple[np.ndarray, int, int]:
     """Split touching grains at dark valleys and at narrow necks; returns labels, n_components, n_grains.
 

@@ -58,7 +58,8 @@ def test_detection_limit_grows_with_noise():
     for noise in (0.02, 0.08, 0.2):
         img, _ = _field([6.0] * 10, noise=noise, rng=rng)
         limits.append(detection_limit(segment(img, pixel_size_m=PX)).radius_px)
-    assert limits == sorted(limits) and limits[0] < limits[-1]
+    assert limits == sorted(limits)
+    assert limits[0] < limits[-1]
     assert limits[0] <= 2.5  # clean image: 2-3 px grains are found
     assert all(r in RADII_PX for r in limits)
 

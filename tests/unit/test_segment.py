@@ -83,7 +83,8 @@ def test_segment_splits_closed_film_along_shallow_grooves():
     cfg = SegmentConfig(flatten_background=False)
     res = segment(img, pixel_size_m=PX, config=cfg)
     m = match_labels(truth, res.labels)
-    assert m.n_pred == 12 and m.n_matched == 12
+    assert m.n_pred == 12
+    assert m.n_matched == 12
     shape_only = segment(img, pixel_size_m=PX, config=SegmentConfig(flatten_background=False, valley_threshold=None))
     assert shape_only.labels.max() < 4  # the shape criterion alone leaves the slab (nearly) whole
 
@@ -183,7 +184,8 @@ def test_segment_fills_rimmed_grains_but_not_matrix_pockets():
     assert m.n_matched == truth.max() == m.n_pred
     assert m.mean_iou > 0.9
     # the matrix pocket at the centre of the four touching disks stays matrix
-    assert truth[156, 176] == 0 and res.labels[156, 176] == 0
+    assert truth[156, 176] == 0
+    assert res.labels[156, 176] == 0
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
