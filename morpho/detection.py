@@ -127,7 +127,8 @@ def detection_limit(seg: SegmentationResult, *, seed: int = 0) -> DetectionLimit
         noisy = clean + (n_m + (n_g - n_m) * frac) * rng.standard_normal(clean.shape).astype(np.float32)
         sigma = seg.smoothing_sigma_px
         smooth = cv2.GaussianBlur(noisy, (0, 0), sigma, borderType=cv2.BORDER_REFLECT) if sigma > 0 else noisy
-        mask = grain_mask(smooth, seg.threshold, seg.band)
+        # isolated disks: any hole is noise inside a disk, so a plain fill is the segment rule here
+        mask = ndi.binary_fill_holes(grain_mask(smooth, seg.threshold, seg.band))
         labels, _ = ndi.label(mask, structure=np.ones((3, 3), dtype=bool))
         labels, _ = _drop_small(labels.astype(np.int32), seg.min_area_px)
         labels = refine_edges(labels, smooth)

@@ -261,10 +261,18 @@ def estimate_noise_sigma(image: np.ndarray) -> float:
     ----------
     J. Immerkaer, "Fast noise variance estimation", Comput. Vis. Image Underst. 64, 300 (1996).
     """
+    resp = _immerkaer_abs(np.asarray(image, dtype=np.float32))[1:-1, 1:-1]
+    return float(_MAD_TO_SIGMA * np.median(resp) / 6.0)
+
+
+#: Median absolute deviation -> standard deviation for Gaussian noise.
+_MAD_TO_SIGMA = 1.4826
+
+
+def _immerkaer_abs(image: np.ndarray) -> np.ndarray:
+    """|Laplacian-difference response| of Immerkaer (1996); for white noise its sd is 6 sigma."""
     kernel = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float32)
-    resp = cv2.filter2D(np.asarray(image, dtype=np.float32), -1, kernel, borderType=cv2.BORDER_REFLECT)[1:-1, 1:-1]
-    # For white noise the response has std sigma * 6; the MAD is robust to edges.
-    return float(1.4826 * np.median(np.abs(resp)) / 6.0)
+    return np.abs(cv2.filter2D(image, -1, kernel, borderType=cv2.BORDER_REFLECT))
 
 
 def relabel_raster_order(labels: np.ndarray) -> np.ndarray:
@@ -418,9 +426,8 @@ def _noise_by_level(image: np.ndarray, smooth: np.ndarray, n_levels: int = 12) -
     Pixels are binned into `n_levels` quantile bins of the smoothed level; in each bin the
     robust Immerkaer estimate (median absolute Laplacian) gives the noise there.
     """
-    kernel = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float32)
     step = max(1, int(np.sqrt(image.size / 1_000_000)))
-    resp = np.abs(cv2.filter2D(image, -1, kernel, borderType=cv2.BORDER_REFLECT))[::step, ::step].ravel()
+    resp = _immerkaer_abs(image)[::step, ::step].ravel()
     level = smooth[::step, ::step].ravel()
     edges = np.quantile(level, np.linspace(0.0, 1.0, n_levels + 1))
     which = np.clip(np.searchsorted(edges, level, side="right") - 1, 0, n_levels - 1)
@@ -429,18 +436,21 @@ def _noise_by_level(image: np.ndarray, smooth: np.ndarray, n_levels: int = 12) -
     for i in np.flatnonzero(counts > 0):
         sel = which == i
         centres.append(float(np.median(level[sel])))
-        sigmas.append(float(1.4826 * np.median(resp[sel]) / 6.0))
+        sigmas.append(float(_MAD_TO_SIGMA * np.median(resp[sel]) / 6.0))
     sig = np.maximum(np.asarray(sigmas), 1e-4)
     return np.asarray(centres), sig
 
 
-def valley_strength(image: np.ndarray, smooth: np.ndarray) -> np.ndarray:
+def valley_strength(
+    image: np.ndarray, smooth: np.ndarray, *, noise_by_level: tuple[np.ndarray, np.ndarray] | None = None
+) -> np.ndarray:
     """Dark-line (contact groove, narrow gap) strength in units of the local noise.
 
-    The oriented valley filter (second derivative across a line; see ``VALLEY_*``) is applied
-    to the unsmoothed `image`, and its response is divided by what white noise of the local
-    noise level would give, so that the result is a z-score: ~0 on flat regions whatever their
-    brightness and dose, above ~6 on a groove that is really there.
+    The oriented valley filter (a line darker than both of its sides; see
+    :func:`_oriented_valley` and ``VALLEY_*``) is applied to the unsmoothed `image`, and its
+    response is divided by what white noise of the local noise level would give, so that the
+    result is a z-score: ~0 on flat regions whatever their brightness and dose, above ~6 on a
+    groove that is really there.
 
     Parameters
     ----------
@@ -448,6 +458,9 @@ def valley_strength(image: np.ndarray, smooth: np.ndarray) -> np.ndarray:
         The flattened, normalised image (grains bright), before smoothing.
     smooth : ndarray of float32, shape (rows, cols)
         The same image smoothed; it gives the grey level at which the noise is looked up.
+    noise_by_level : (levels, sigmas), optional
+        The noise as a function of grey level, if the caller has it already; measured here
+        otherwise.
 
     Returns
     -------
@@ -464,7 +477,7 @@ def valley_strength(image: np.ndarray, smooth: np.ndarray) -> np.ndarray:
     (True, True)
     """
     img = np.asarray(image, dtype=np.float32)
-    levels, sigmas = _noise_by_level(img, smooth)
+    levels, sigmas = noise_by_level if noise_by_level is not None else _noise_by_level(img, smooth)
     local = np.interp(smooth, levels, sigmas).astype(np.float32)
     med, scale = _valley_noise_response()
     return ((_oriented_valley(img) - med * local) / (scale * local)).astype(np.float32)
@@ -632,14 +645,15 @@ def segment(image: np.ndarray, *, pixel_size_m: float, config: SegmentConfig | N
         smooth = flat
     threshold = _threshold(smooth, cfg.threshold_method)
     band = hysteresis_band(noise, sigma)
-    raw_mask = grain_mask(smooth, threshold, band, fill_holes=False)
+    raw_mask = grain_mask(smooth, threshold, band)
     mask = _fill_grain_holes(raw_mask, smooth, band / 2.0, threshold) if cfg.fill_holes else raw_mask
     min_area_px = max(int(cfg.min_area_px), int(np.ceil(np.pi / 4.0 * (cfg.min_diameter_m / pixel_size_m) ** 2)))
     if mask.all():
         msg = "the whole image is above the grain threshold (all grain, no matrix); check --dark-grains or the image"
         raise SegmentationError(msg)
+    noise_levels = _noise_by_level(flat, smooth)
     if cfg.split_touching and cfg.valley_threshold is not None:
-        valley_z = valley_strength(flat, smooth)
+        valley_z = valley_strength(flat, smooth, noise_by_level=noise_levels)
         labels, n_comp, n_grains = _split_touching_valleys(
             mask, valley_z, smooth, threshold=cfg.valley_threshold, split_ratio=cfg.split_ratio,
             offset_px=cfg.split_offset_px,
@@ -668,7 +682,7 @@ def segment(image: np.ndarray, *, pixel_size_m: float, config: SegmentConfig | N
         )
         raise SegmentationError(msg)
     matrix_level, grain_level = _phase_levels(labels, smooth)
-    levels, sigmas = _noise_by_level(flat, smooth)
+    levels, sigmas = noise_levels
     noise_matrix, noise_grain = (float(np.interp(v, levels, sigmas)) if np.isfinite(v) else float("nan")
                                  for v in (matrix_level, grain_level))
     return SegmentationResult(
@@ -698,10 +712,9 @@ def hysteresis_band(noise: float, sigma_px: float) -> float:
     return 2.0 * noise / (2.0 * np.sqrt(np.pi) * max(sigma_px, 0.5))
 
 
-def grain_mask(smooth: np.ndarray, threshold: float, band: float, *, fill_holes: bool = True) -> np.ndarray:
-    """Grain pixels of a smoothed image: hysteresis around `threshold`, holes filled."""
-    mask = filters.apply_hysteresis_threshold(smooth, threshold - band, threshold + band)
-    return ndi.binary_fill_holes(mask) if fill_holes else mask
+def grain_mask(smooth: np.ndarray, threshold: float, band: float) -> np.ndarray:
+    """Grain pixels of a smoothed image: hysteresis ``threshold -+ band`` (holes are left open)."""
+    return filters.apply_hysteresis_threshold(smooth, threshold - band, threshold + band)
 
 
 def _phase_levels(labels: np.ndarray, smooth: np.ndarray, reach_px: int = 3) -> tuple[float, float]:
