@@ -323,6 +323,28 @@ def _inscribed_distance(mask: np.ndarray) -> np.ndarray:
     return cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
 
 
+def _flood_component(
+    labels: np.ndarray, box: tuple[slice, ...], own: np.ndarray, landscape: np.ndarray, markers: np.ndarray,
+    next_id: int,
+) -> int:
+    """Watershed one component (`own` within `box`) from `markers`; write its pieces into `labels`.
+
+    The pieces get the ids ``next_id, next_id + 1, ...`` in marker order; returns the next free id.
+    Pixels the (4-connected) flood cannot reach, joined to the rest only by a corner, go to the
+    nearest piece (before, one call site gave them another grain's id and the other a grain of
+    their own).
+    """
+    pieces = segmentation.watershed(landscape, markers, mask=own)
+    lost = own & (pieces == 0)
+    if lost.any():
+        _, (ri, ci) = ndi.distance_transform_edt(pieces == 0, return_indices=True)
+        pieces[lost] = pieces[ri[lost], ci[lost]]
+    ids, inverse = np.unique(pieces[own], return_inverse=True)
+    target = labels[box]
+    target[own] = (inverse + next_id).astype(labels.dtype)
+    return next_id + ids.size
+
+
 def _split_touching(mask: np.ndarray, *, split_ratio: float, offset_px: float) -> tuple[np.ndarray, int, int]:
     """Marker-controlled watershed on the distance transform; returns labels, n_components, n_grains.
 
@@ -361,10 +383,7 @@ def _split_touching(mask: np.ndarray, *, split_ratio: float, offset_px: float) -
         markers = np.where(peaks, markers, 0)
         if n_markers < 2:
             continue
-        pieces = segmentation.watershed(-sub_dist, markers, mask=own)
-        target = components[box]
-        target[own] = pieces[own] + (next_id - 1)
-        next_id += n_markers
+        next_id = _flood_component(components, box, own, -sub_dist, markers, next_id)
     if next_id > n_comp + 1:
         components = relabel_raster_order(components)
     return components, n_comp, int(components.max())
@@ -528,11 +547,7 @@ def _split_touching_valleys(
         box = boxes[comp_id - 1]
         own = components[box] == comp_id
         local = np.where(own, markers[box], 0)
-        pieces = segmentation.watershed(-smooth[box], local, mask=own)
-        ids, inverse = np.unique(pieces[own], return_inverse=True)
-        target = labels[box]
-        target[own] = (inverse + next_id).astype(np.int32)
-        next_id += ids.size
+        next_id = _flood_component(labels, box, own, -smooth[box], local, next_id)
     labels = relabel_raster_order(labels)
     return labels, n_comp, int(labels.max())
 
