@@ -91,6 +91,13 @@ class SegmentConfig:
         3-px-radius grains), at most 2 px on very low-dose images.
     threshold_method : {"otsu", "li", "triangle"}
         Global threshold on the flattened image.  Default "otsu".
+    method : {"threshold", "regions"}
+        "threshold" (default): global threshold with hysteresis, hole filling, splitting of
+        touching grains at grooves and necks, per-grain edge refinement.  "regions": statistical
+        region merging of superpixels (:mod:`morpho.regions`) for closed films of touching,
+        flat-topped grains of different brightness (some barely above the matrix), where a
+        global threshold loses the dim grains; it cuts grains with bright rims, shading or
+        texture into pieces, so it is not the default.
     fill_holes : bool
         Fill the dim interiors of edge-brightened grains: background regions ringed by grain and
         brighter than the matrix (pockets of matrix between touching grains stay matrix).
@@ -107,6 +114,11 @@ class SegmentConfig:
     split_offset_px : float
         Offset c in the ``ln(distance + c)`` marker landscape; damps splits of grains of a few
         pixels, where the distance map is quantised.  Default 1.5 px.
+    split_by_level : bool
+        Also split a grain made of two or more flat patches of clearly different brightness
+        that meet at concave corners (grains touching with no gap and no groove; see
+        ``morpho.segment.LEVEL_SPLIT_MIN_AREA_PX``).  Shaded or textured particles are left
+        whole.  Default True.
     valley_threshold : float or None
         Touching grains are also split along dark contact grooves and gaps whose valley strength
         (:func:`morpho.segment.valley_strength`, in local-noise standard deviations) exceeds
@@ -126,11 +138,13 @@ class SegmentConfig:
     flatten_background: bool = True
     smoothing_sigma_px: float | None = None
     threshold_method: Literal["otsu", "li", "triangle"] = "otsu"
+    method: Literal["threshold", "regions"] = "threshold"
     fill_holes: bool = True
     refine_edges: bool = True
     split_touching: bool = True
     split_ratio: float = 0.7
     split_offset_px: float = 1.5
+    split_by_level: bool = True
     valley_threshold: float | None = 6.0
     min_diameter_m: float = 8e-9
     min_area_px: int = 9
@@ -139,6 +153,9 @@ class SegmentConfig:
         _check_positive("segment.smoothing_sigma_px", self.smoothing_sigma_px, allow_none=True, allow_zero=True)
         if self.threshold_method not in ("otsu", "li", "triangle"):
             msg = f"segment.threshold_method must be 'otsu', 'li' or 'triangle', got {self.threshold_method!r}"
+            raise ConfigError(msg)
+        if self.method not in ("threshold", "regions"):
+            msg = f"segment.method must be 'threshold' or 'regions', got {self.method!r}"
             raise ConfigError(msg)
         _check_positive("segment.split_ratio", self.split_ratio)
         if not self.split_ratio < 1:
