@@ -162,7 +162,9 @@ def analyze(micrograph: Micrograph, config: AnalysisConfig | None = None) -> Ana
         "min_area_px": seg.min_area_px,
         "n_split": seg.n_split,
         "dark_grains": cfg.segment.dark_grains,
+        "method": cfg.segment.method,
         "valley_threshold": cfg.segment.valley_threshold,
+        "split_by_level": cfg.segment.split_by_level,
         "matrix_level": seg.matrix_level,
         "grain_level": seg.grain_level,
         "contrast_to_noise": limit.contrast_to_noise,
@@ -174,6 +176,8 @@ def analyze(micrograph: Micrograph, config: AnalysisConfig | None = None) -> Ana
             f"simulated disks at this image's grain and matrix levels and noise, Gaussian PSF "
             f"{PSF_SIGMA_PX:g} px, same smoothing/threshold/size cut; reliable = recall >= {RELIABLE_RECALL:g} "
             "at IoU >= 0.5"
+            + ("; measured for the threshold method (this run used segment.method = regions)"
+               if cfg.segment.method == "regions" else "")
         ),
     }
     # Wide SKIZ junctions (small grains across open matrix) have vanishing E_J; the medians over

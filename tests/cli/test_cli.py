@@ -170,12 +170,21 @@ def test_analyze_read_only_folder_exits_2(sem_tif, tmp_path, capsys):
         (["--pixel-size", "2.5"], "no unit"),
         (["--set", "physics.no_such_key=1"], "no_such_key"),
         (["--set", "segment.split_ratio=2"], "split_ratio"),
+        (["--set", "segment.method=watershed"], "segment.method"),
         (["--max-gap", "abc"], "length"),
     ],
 )
 def test_analyze_bad_options_exit_2_naming_the_problem(sem_tif, tmp_path, capsys, args, needle):
     assert main(["analyze", str(sem_tif), "-o", str(tmp_path), *args]) == 2
     assert needle in _one_error_line(capsys)
+
+
+def test_analyze_regions_method_from_the_command_line(sem_tif, tmp_path):
+    assert main(["analyze", str(sem_tif), "-o", str(tmp_path), "-q", "--no-report", "--set", "segment.method=regions"]) == 0
+    summary = json.loads((tmp_path / "film" / "summary.json").read_text())
+    assert summary["segmentation"]["method"] == "regions"
+    assert summary["grains"]["count"] > 0
+    assert "regions" in summary["segmentation"]["detection_limit_basis"]
 
 
 def test_analyze_bad_config_file_names_the_key(sem_tif, tmp_path, capsys):
