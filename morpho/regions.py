@@ -31,7 +31,7 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage import segmentation
 
-__all__ = ["matrix_mode", "merge_regions", "segment_regions"]
+__all__ = ["border_pairs", "matrix_mode", "merge_regions", "segment_regions"]
 
 #: Gaussian (px) smoothing the gradient magnitude before the superpixel watershed.
 GRADIENT_SIGMA_PX = 1.0
@@ -78,8 +78,9 @@ def _groove_pixels(valley_z: np.ndarray, threshold: float) -> np.ndarray:
     return long_enough[runs]
 
 
-def _borders(pieces: np.ndarray, *fields: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-    """Adjacent piece pairs (4-connectivity) and, per pair, the mean of each field along the border.
+def border_pairs(pieces: np.ndarray, *fields: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Pairs of touching non-zero ids (4-connectivity; first < second) and, per pair, the mean of
+    each field along their border.
 
     A border pixel pair contributes the larger of its two values (a groove one pixel wide is
     seen from both sides).
@@ -153,7 +154,7 @@ def merge_regions(
     # A border runs along a groove when most of its pixels are within 1 px of a strong dark
     # line (the median, not the mean: a border that only meets a groove at one end is open).
     grooves = (cv2.dilate(valley_z, np.ones((3, 3), np.uint8)) > valley_block).astype(np.float32)
-    first, second, (border_grad, border_groove) = _borders(pieces, grad, grooves)
+    first, second, (border_grad, border_groove) = border_pairs(pieces, grad, grooves)
     levels, sigmas = noise_by_level
     # Noise sigma looked up on a fine table of levels (np.interp per border is the slow part).
     table_levels = np.linspace(float(levels.min()), float(levels.max()), 1024)
@@ -237,9 +238,9 @@ def _absorb_slivers(region: np.ndarray, roots: np.ndarray, cnt: list[float], tot
     slivers = set(ids[np.asarray(thickness) < SLIVER_RADIUS_PX].tolist())
     if not slivers:
         return roots
-    first, second, _ = _borders(region)
+    first, second, _ = border_pairs(region)
     target = {}
-    for a, b in zip(first.tolist(), second.tolist()):
+    for a, b in zip(first.tolist(), second.tolist(), strict=True):
         for s_id, o_id in ((a, b), (b, a)):
             if s_id in slivers and o_id not in slivers:
                 mine = tot[s_id] / cnt[s_id]

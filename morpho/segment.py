@@ -36,11 +36,12 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 from scipy import ndimage as ndi
+from scipy.cluster.hierarchy import DisjointSet
 from skimage import filters, morphology, segmentation
 
 from .config import SegmentConfig
 from .errors import InputError, SegmentationError
-from .regions import matrix_mode, merge_regions, segment_regions
+from .regions import border_pairs, matrix_mode, merge_regions, segment_regions
 
 #: Largest automatic smoothing sigma (px).  The noise-adaptive sigma is 0.6 + 6 x noise (noise
 #: in units of the normalised range): ~1.2 px on ordinary SEM noise, which keeps 3-px-radius
@@ -668,20 +669,15 @@ def _split_by_level(
             continue
         pieces = segmentation.watershed(-smooth[box], markers, mask=own)
         deep = _inscribed_distance(own) > LEVEL_RIM_PX
-        parent = list(range(n_markers + 1))
-
-        def root(i: int) -> int:
-            while parent[i] != i:
-                i = parent[i]
-            return i
-
-        for a, b in _adjacent_pairs(pieces):
+        together = DisjointSet(range(n_markers + 1))
+        first, second, _ = border_pairs(pieces)
+        for a, b in zip(first.tolist(), second.tolist(), strict=True):
             z, step = _level_step_z(pieces, a, b, deep, flat[box], noise_by_level)
             apart = (z > LEVEL_STEP_Z and step > LEVEL_STEP_FLOOR
                      and _solidity((pieces == a) | (pieces == b)) < LEVEL_UNION_SOLIDITY)
             if not apart:
-                parent[root(b)] = root(a)
-        roots = np.array([root(i) for i in range(n_markers + 1)])
+                together.merge(a, b)
+        roots = np.array([together[i] for i in range(n_markers + 1)])
         merged = roots[pieces]
         kept = np.unique(merged[own])
         if kept.size < 2 or not all(_flat_enough(flat[box][(merged == k) & deep], noise_by_level,
@@ -693,15 +689,6 @@ def _split_by_level(
             next_id += 1
             n_new += 1
     return out, n_new
-
-
-def _adjacent_pairs(pieces: np.ndarray) -> list[tuple[int, int]]:
-    """Pairs (a < b) of non-zero labels that touch (4-connectivity)."""
-    a = np.concatenate([pieces[:, :-1].ravel(), pieces[:-1, :].ravel()])
-    b = np.concatenate([pieces[:, 1:].ravel(), pieces[1:, :].ravel()])
-    keep = (a != b) & (a > 0) & (b > 0)
-    pairs = np.unique(np.stack([np.minimum(a[keep], b[keep]), np.maximum(a[keep], b[keep])], axis=1), axis=0)
-    return [(int(x), int(y)) for x, y in pairs]
 
 
 def refine_edges(labels: np.ndarray, image: np.ndarray, *, reach_px: int = 3, fraction: float = 0.5) -> np.ndarray:

@@ -84,7 +84,7 @@ def test_matrix_mode_is_the_darkest_peak_not_the_pile_of_dim_grains():
 
 
 def test_method_is_validated_and_read_from_a_config_mapping():
-    with pytest.raises(ConfigError, match="segment.method must be 'threshold' or 'regions'"):
+    with pytest.raises(ConfigError, match=r"segment\.method must be 'threshold' or 'regions'"):
         SegmentConfig(method="watershed")
     cfg = load_config('{"segment": {"method": "regions"}}', fmt="json")
     assert cfg.segment.method == "regions"
