@@ -302,28 +302,19 @@ def run_case(case: Case, chosen: list[ModuleType], peer_info: dict, repeats: int
                               "truth": {k: v for k, v in case.truth_stats.items() if k != "modes"},
                               "pixel_size_nm": case.pixel_size_m * 1e9, "shape_px": list(case.truth.shape),
                               "timing_runs": repeats, "methods": {}}
-    # morpho
-    try:
-        result, times = _timed(lambda: analyze(case.micrograph, case.config), repeats)
-        entry = score(result.segmentation.labels, case)
-        entry.update(wall_s=float(np.median(times)), wall_runs_s=times, segment_s=result.timing_s.get("segment"),
-                     databar_rows=case.micrograph.databar_rows,
-                     detection_limit_px=result.summary["segmentation"]["detection_limit_radius_px"])
-        log(f"    {MORPHO:<20} F1 {entry['f1']:.3f}  {entry['wall_s']:.1f} s")
-    except Exception as exc:  # a morpho failure is a result too; the other methods still run
-        entry = {"error": f"{type(exc).__name__}: {exc}".splitlines()[0][:300]}
-        log(f"    {MORPHO:<20} FAILED {entry['error']}")
-    record["methods"][MORPHO] = entry
-    try:
-        config = case.config.replace("segment", method="regions")
-        result, times = _timed(lambda: analyze(case.micrograph, config), repeats)
-        entry = score(result.segmentation.labels, case)
-        entry.update(wall_s=float(np.median(times)), wall_runs_s=times)
-        log(f"    {MORPHO_REGIONS:<20} F1 {entry['f1']:.3f}  {entry['wall_s']:.1f} s")
-    except Exception as exc:
-        entry = {"error": f"{type(exc).__name__}: {exc}".splitlines()[0][:300]}
-        log(f"    {MORPHO_REGIONS:<20} FAILED {entry['error']}")
-    record["methods"][MORPHO_REGIONS] = entry
+    # morpho with its defaults, then with the region-merging method
+    for name, config in ((MORPHO, case.config), (MORPHO_REGIONS, case.config.replace("segment", method="regions"))):
+        try:
+            result, times = _timed(lambda c=config: analyze(case.micrograph, c), repeats)
+            entry = score(result.segmentation.labels, case)
+            entry.update(wall_s=float(np.median(times)), wall_runs_s=times, segment_s=result.timing_s.get("segment"),
+                         databar_rows=case.micrograph.databar_rows,
+                         detection_limit_px=result.summary["segmentation"]["detection_limit_radius_px"])
+            log(f"    {name:<20} F1 {entry['f1']:.3f}  {entry['wall_s']:.1f} s")
+        except Exception as exc:  # a morpho failure is a result too; the other methods still run
+            entry = {"error": f"{type(exc).__name__}: {exc}".splitlines()[0][:300]}
+            log(f"    {name:<20} FAILED {entry['error']}")
+        record["methods"][name] = entry
     for peer in chosen:
         if not peer_info[peer.NAME]["available"]:
             continue

@@ -227,12 +227,8 @@ def _absorb_slivers(region: np.ndarray, roots: np.ndarray, cnt: list[float], tot
     the neighbour whose mean level is closest to its own (updates `cnt` and `tot` in place);
     returns the new root of every superpixel.
     """
-    inner = region.copy()
-    inner[:, 1:][region[:, 1:] != region[:, :-1]] = 0
-    inner[1:, :][region[1:, :] != region[:-1, :]] = 0
-    inner[:, :-1][region[:, :-1] != region[:, 1:]] = 0
-    inner[:-1, :][region[:-1, :] != region[1:, :]] = 0
-    depth = cv2.distanceTransform((inner > 0).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_5)
+    inner = (region > 0) & ~segmentation.find_boundaries(region, mode="inner")
+    depth = cv2.distanceTransform(inner.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_5)
     ids = np.unique(region)
     thickness = ndi.maximum(depth, region, index=ids)
     slivers = set(ids[np.asarray(thickness) < SLIVER_RADIUS_PX].tolist())
