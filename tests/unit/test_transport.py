@@ -1,0 +1,195 @@
+"""Kirchhoff solver (morpho.transport) against the exact cases of PHYSICS.md section 5."""
+
+import numpy as np
+import pytest
+
+from morpho.errors import InputError, NotPercolatingError
+from morpho.transport import solve_network, spans
+
+
+def _lattice(nx: int, ny: int, *, diagonal: bool = False, periodic_y: bool = False):
+    """Square lattice, node (i, j) = i * ny + j (i along x, the current); bonds and bus bars (V8-V15)."""
+    ids = np.arange(nx * ny).reshape(nx, ny)
+    first = [ids[:-1, :].ravel()]
+    second = [ids[1:, :].ravel()]
+    kind = [np.zeros(ids[:-1, :].size, dtype=int)]  # 0 horizontal, 1 vertical, 2 diagonal
+    vert_a, vert_b = ids[:, :-1], ids[:, 1:]
+    if periodic_y:
+        vert_a, vert_b = ids, np.roll(ids, -1, axis=1)
+    first.append(vert_a.ravel())
+    second.append(vert_b.ravel())
+    kind.append(np.ones(vert_a.size, dtype=int))
+    if diagonal:
+        da, db = ids[:-1, :], np.roll(ids, -1, axis=1)[1:, :]
+        if not periodic_y:
+            da, db = da[:, :-1], db[:, :-1]
+        first.append(da.ravel())
+        second.append(db.ravel())
+        kind.append(np.full(da.size, 2))
+    return (np.concatenate(first), np.concatenate(second), np.concatenate(kind),
+            ids[0, :], ids[-1, :])
+
+
+def test_uniform_square_lattice_v8():
+    a, b, _, s, d = _lattice(11, 7)
+    res = solve_network(77, a, b, source=s, drain=d, conductance_S=np.full(a.size, 2.5e-5))
+    assert res.conductance_S == pytest.approx(1.75e-5, rel=1e-10)
+    assert res.resistance_ohm == pytest.approx(1 / 1.75e-5, rel=1e-10)
+    assert res.n_nodes_excluded == 0
+
+
+def test_square_lattice_with_diagonals_periodic_in_y_v8b():
+    a, b, _, s, d = _lattice(21, 16, diagonal=True, periodic_y=True)
+    res = solve_network(21 * 16, a, b, source=s, drain=d, conductance_S=np.ones(a.size))
+    assert res.conductance_S == pytest.approx(1.6, rel=1e-10)
+
+
+def test_kirchhoff_invariants_over_six_decades_v9():
+    rng = np.random.default_rng(9)
+    nx, ny = 15, 12
+    a, b, _, s, d = _lattice(nx, ny)
+    g = 10.0 ** rng.uniform(-6, 0, a.size)
+    res = solve_network(nx * ny, a, b, source=s, drain=d, conductance_S=g)
+    current = res.current_A
+    assert res.kirchhoff_residual_A / current < 1e-10
+    # I_S + I_D = 0: what leaves the source arrives at the drain.
+    into_drain = res.edge_currents_A[np.isin(b, d)].sum() - res.edge_currents_A[np.isin(a, d)].sum()
+    assert into_drain == pytest.approx(current, rel=1e-9)
+    # Tellegen: dissipated power equals I * V.
+    dv = res.potentials_V[a] - res.potentials_V[b]
+    assert (g * dv**2).sum() == pytest.approx(current * 1.0, rel=1e-9)
+    # Reciprocity, homogeneity, Rayleigh monotonicity.
+    swapped = solve_network(nx * ny, a, b, source=d, drain=s, conductance_S=g)
+    assert swapped.conductance_S == pytest.approx(res.conductance_S, rel=1e-9)
+    scaled = solve_network(nx * ny, a, b, source=s, drain=d, conductance_S=7.0 * g)
+    assert scaled.conductance_S == pytest.approx(7.0 * res.conductance_S, rel=1e-9)
+    raised = g.copy()
+    raised[rng.integers(0, g.size, 20)] *= 10.0
+    assert solve_network(nx * ny, a, b, source=s, drain=d, conductance_S=raised).conductance_S >= res.conductance_S
+
+
+def test_series_and_parallel():
+    g = np.array([1.0, 2.0, 4.0])
+    chain = solve_network(4, [0, 1, 2], [1, 2, 3], source=[0], drain=[3], conductance_S=g)
+    assert chain.conductance_S == pytest.approx(1 / (1 / g).sum(), rel=1e-12)
+    assert chain.potentials_V == pytest.approx([1.0, 1 - 4 / 7, 1 - 6 / 7, 0.0], rel=1e-12)
+    parallel = solve_network(2, [0, 0, 0], [1, 1, 1], source=[0], drain=[1], conductance_S=g)
+    assert parallel.conductance_S == pytest.approx(7.0, rel=1e-12)
+
+
+def _dual(nx: int, ny: int, a, b, kind, g):
+    """The explicit dual of PHYSICS.md V11: faces (i, j) plus bottom and top terminals."""
+    face = np.arange((nx - 1) * (ny - 1)).reshape(nx - 1, ny - 1)
+    bottom, top = face.size, face.size + 1
+    da, db, dg = [], [], []
+    for u, _v, k, gg in zip(a, b, kind, g, strict=True):
+        i, j = divmod(int(u), ny)
+        if k == 0:  # horizontal bond (i, j)-(i+1, j)
+            lower = bottom if j == 0 else face[i, j - 1]
+            upper = top if j == ny - 1 else face[i, j]
+        elif 1 <= i <= nx - 2:  # interior vertical bond (i, j)-(i, j+1)
+            lower, upper = face[i - 1, j], face[i, j]
+        else:  # vertical bonds of the bus bars are shorted: no dual bond
+            continue
+        da.append(lower)
+        db.append(upper)
+        dg.append(1.0 / gg)
+    return face.size + 2, np.array(da), np.array(db), np.array(dg), bottom, top
+
+
+def test_exact_duality_v11():
+    rng = np.random.default_rng(11)
+    nx, ny = 40, 25
+    a, b, kind, s, d = _lattice(nx, ny)
+    g = 10.0 ** rng.uniform(-4, 4, a.size)
+    res = solve_network(nx * ny, a, b, source=s, drain=d, conductance_S=g)
+    n_dual, da, db, dg, bottom, top = _dual(nx, ny, a, b, kind, g)
+    dual = solve_network(n_dual, da, db, source=[bottom], drain=[top], conductance_S=dg)
+    assert res.conductance_S * dual.conductance_S == pytest.approx(1.0, abs=1e-9)
+
+
+def test_conductances_far_below_the_float_range_via_logs():
+    """A chain of three e^-2000 S junctions: G = e^-2000 / 3 exactly, though exp underflows."""
+    res = solve_network(4, [0, 1, 2], [1, 2, 3], source=[0], drain=[3], ln_conductance=np.full(3, -2000.0))
+    assert res.ln_conductance == pytest.approx(-2000.0 - np.log(3.0), abs=1e-12)
+    assert res.conductance_S == 0.0
+    assert res.resistance_ohm == float("inf")
+
+
+def test_activated_network_follows_the_bottleneck_barrier_v16():
+    """ln G = -E*/T + O(ln N): the apparent activation energy between T = 0.1 and 0.05 is E*."""
+    rng = np.random.default_rng(16)
+    n = 48
+    a, b, _, s, d = _lattice(n + 1, n)
+    energy = rng.uniform(0.0, 10.0, a.size)
+    ln_g = {t: solve_network((n + 1) * n, a, b, source=s, drain=d, ln_conductance=-energy / t).ln_conductance
+            for t in (0.1, 0.05)}
+    apparent = -(ln_g[0.05] - ln_g[0.1]) / (1 / 0.05 - 1 / 0.1)
+    star = -solve_network((n + 1) * n, a, b, source=s, drain=d, ln_conductance=-energy).ln_bottleneck
+    assert apparent == pytest.approx(star, rel=0.02)
+    assert 4.0 < star < 6.0  # the median of U(0, 10) on the square lattice (p_c = 1/2)
+
+
+def test_components_off_the_path_are_excluded_and_counted():
+    # 0-1-2 spans, with a dead end 0-5; the island 3-4 touches neither electrode.
+    res = solve_network(6, [0, 1, 3, 0], [1, 2, 4, 5], source=[0], drain=[2], conductance_S=[1.0, 1.0, 1.0, 1.0])
+    assert res.conductance_S == pytest.approx(0.5)
+    assert res.n_nodes_spanning == 4
+    assert res.n_nodes_excluded == 2
+    assert np.isnan(res.potentials_V[[3, 4]]).all()
+    assert res.potentials_V[5] == pytest.approx(1.0)  # a dead end carries no current
+    assert res.edge_currents_A[3] == pytest.approx(0.0)
+
+
+def test_no_spanning_path_is_a_clear_error():
+    with pytest.raises(NotPercolatingError, match="does not percolate"):
+        solve_network(4, [0, 2], [1, 3], source=[0], drain=[3], conductance_S=[1.0, 1.0])
+    with pytest.raises(NotPercolatingError):
+        solve_network(3, [0, 1], [1, 2], source=[0], drain=[2], conductance_S=[1.0, 0.0])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "needle"),
+    [
+        ({"conductance_S": [1.0, -1.0]}, ">= 0"),
+        ({"conductance_S": [1.0, np.nan]}, ">= 0"),
+        ({"conductance_S": [1.0]}, "1 conductances for 2 edges"),
+        ({"conductance_S": [1.0, 1.0], "ln_conductance": [0.0, 0.0]}, "exactly one"),
+        ({"ln_conductance": [0.0, np.inf]}, "finite or -inf"),
+    ],
+)
+def test_bad_conductances_are_named(kwargs, needle):
+    with pytest.raises(InputError, match=needle):
+        solve_network(3, [0, 1], [1, 2], source=[0], drain=[2], **kwargs)
+
+
+def test_electrodes_must_be_disjoint_and_not_empty():
+    with pytest.raises(InputError, match="disjoint"):
+        solve_network(3, [0, 1], [1, 2], source=[0, 1], drain=[1, 2], conductance_S=[1.0, 1.0])
+    with pytest.raises(InputError, match="at least one node"):
+        solve_network(3, [0, 1], [1, 2], source=np.zeros(3, bool), drain=[2], conductance_S=[1.0, 1.0])
+    with pytest.raises(InputError, match="node indices"):
+        solve_network(3, [0, 1], [1, 5], source=[0], drain=[2], conductance_S=[1.0, 1.0])
+
+
+def test_keller_dykhne_geometric_mean_v12():
+    """Bonds g1 or g2 with probability 1/2 on the self-dual lattice: E[ln sigma] = ln sqrt(g1 g2)."""
+    rng = np.random.default_rng(12)
+    n, samples = 32, 300
+    a, b, _, s, d = _lattice(n + 1, n)
+    ln_sigma = [solve_network((n + 1) * n, a, b, source=s, drain=d,
+                              conductance_S=np.where(rng.random(a.size) < 0.5, 10.0, 1.0)).ln_conductance
+                for _ in range(samples)]
+    sem = np.std(ln_sigma, ddof=1) / np.sqrt(samples)
+    assert abs(np.mean(ln_sigma) - np.log(np.sqrt(10.0))) < 4 * sem
+
+
+def test_bond_percolation_spans_half_the_time_at_p_half_v13():
+    rng = np.random.default_rng(13)
+    n, samples = 32, 2000
+    a, b, _, s, d = _lattice(n + 1, n)
+    hits = 0
+    for _ in range(samples):
+        on = rng.random(a.size) < 0.5
+        hits += spans((n + 1) * n, a[on], b[on], s, d)
+    assert abs(hits / samples - 0.5) < 4 * np.sqrt(0.25 / samples)
