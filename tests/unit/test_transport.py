@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 
 from morpho.errors import InputError, NotPercolatingError
-from morpho.transport import solve_network, spans
+from morpho.transport import (
+    electrodes_from_labels,
+    electrodes_from_table,
+    solve_grain_network,
+    solve_network,
+    spans,
+)
 
 
 def _lattice(nx: int, ny: int, *, diagonal: bool = False, periodic_y: bool = False):
@@ -193,3 +199,59 @@ def test_bond_percolation_spans_half_the_time_at_p_half_v13():
         on = rng.random(a.size) < 0.5
         hits += spans((n + 1) * n, a[on], b[on], s, d)
     assert abs(hits / samples - 0.5) < 4 * np.sqrt(0.25 / samples)
+
+
+def _grain_grid(nx: int, ny: int, size: int = 10, gap: int = 2):
+    """Square grains of `size` px on a `size + gap` px pitch filling a field edge to edge."""
+    pitch = size + gap
+    labels = np.zeros((ny * pitch - gap, nx * pitch - gap), dtype=np.int32)
+    k = 0
+    for j in range(ny):
+        for i in range(nx):
+            k += 1
+            labels[j * pitch:j * pitch + size, i * pitch:i * pitch + size] = k
+    return labels
+
+
+def test_electrodes_from_labels_are_the_grains_on_opposite_edges():
+    labels = _grain_grid(6, 4)  # ids row by row: 1..6, 7..12, ...
+    el = electrodes_from_labels(labels, 2e-9)
+    assert el.source_ids.tolist() == [1, 7, 13, 19]
+    assert el.drain_ids.tolist() == [6, 12, 18, 24]
+    assert el.width_m == pytest.approx(labels.shape[0] * 2e-9)
+    assert el.length_m == pytest.approx((5 * 12 - 10) * 2e-9)  # inner edges: x = 10 to x = 60
+    top = electrodes_from_labels(labels, 2e-9, direction="y")
+    assert top.source_ids.tolist() == [1, 2, 3, 4, 5, 6]
+    assert top.width_m == pytest.approx(labels.shape[1] * 2e-9)
+
+
+def test_electrodes_refuse_a_grain_that_shorts_the_film_or_a_bare_edge():
+    labels = _grain_grid(3, 2)
+    labels[0, :] = 1
+    with pytest.raises(InputError, match="touches both"):
+        electrodes_from_labels(labels, 1e-9)
+    with pytest.raises(InputError, match="no grain touches"):
+        electrodes_from_labels(np.pad(_grain_grid(3, 2), ((0, 0), (3, 0))), 1e-9)
+    with pytest.raises(InputError, match="direction"):
+        electrodes_from_labels(_grain_grid(3, 2), 1e-9, direction="z")
+
+
+def test_sheet_resistance_of_a_grain_lattice_from_its_tables():
+    """Grid of grains, 4-neighbour junctions of 1 uS: R = (nx - 1) / (ny g), R_sq = R W / L."""
+    nx, ny, g = 9, 6, 1e-6
+    labels = _grain_grid(nx, ny)
+    ids = np.arange(1, nx * ny + 1)
+    grid = ids.reshape(ny, nx)
+    a = np.concatenate([grid[:, :-1].ravel(), grid[:-1, :].ravel()])
+    b = np.concatenate([grid[:, 1:].ravel(), grid[1:, :].ravel()])
+    el = electrodes_from_labels(labels, 2e-9)
+    res, r_sq = solve_grain_network(ids[::-1], a, b, el, conductance_S=np.full(a.size, g))  # ids in any order
+    assert res.resistance_ohm == pytest.approx((nx - 1) / (ny * g), rel=1e-10)
+    assert r_sq == pytest.approx(res.resistance_ohm * el.width_m / el.length_m, rel=1e-12)
+    # Centres only (no label image): the same bands.
+    yy, xx = np.divmod(ids - 1, nx)
+    by_table = electrodes_from_table(xx * 24e-9, yy * 24e-9, ids, neighbour_distance_m=24e-9)
+    assert sorted(by_table.source_ids.tolist()) == el.source_ids.tolist()
+    assert by_table.length_m == pytest.approx((nx - 1) * 24e-9)
+    with pytest.raises(InputError, match="grain 999"):
+        solve_grain_network(ids, np.r_[a, 999], np.r_[b, 1], el, conductance_S=np.full(a.size + 1, g))
