@@ -1,4 +1,4 @@
-"""Command line: ``morpho analyze | info | synth | config``.
+"""Command line: ``morpho analyze | info | fit | synth | config``.
 
 ``main(argv) -> int`` does argv -> config -> read -> analyze -> write and maps errors to exit
 codes: 0 success; 2 bad input or usage (one line on stderr naming the problem and the fix,
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .errors import ConfigError, MorphoError
+from .errors import ConfigError, InputError, MorphoError
 
 __all__ = ["build_parser", "main", "run"]
 
@@ -79,6 +79,19 @@ def build_parser() -> argparse.ArgumentParser:
     syn.add_argument("--bit-depth", type=int, choices=(8, 16), default=8)
     syn.add_argument("--overwrite", action="store_true")
     syn.add_argument("-v", "--verbose", action="store_true")
+
+    fit = sub.add_parser("fit", help="fit the paper's Eq. 1 / Eq. 2 to a rho(T) table (CSV)")
+    fit.add_argument("table", metavar="RHO.csv",
+                     help="columns temperature_K and sheet_resistance_ohm_per_sq (or resistance_ohm), "
+                          "optionally field_T (each field is fitted separately)")
+    fit.add_argument("--model", choices=("insulating", "superconducting", "auto"), default="auto",
+                     help="Eq. 1 (insulating), Eq. 2 (superconducting) or the lower BIC (default)")
+    fit.add_argument("--loss", choices=("linear", "soft_l1"), default="linear",
+                     help="soft_l1 down-weights outliers (default linear)")
+    fit.add_argument("-o", "--out", help="result folder (default: <table stem>_fit beside the table)")
+    fit.add_argument("--overwrite", action="store_true", help="replace an existing result folder")
+    fit.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    fit.add_argument("-v", "--verbose", action="store_true", help="tracebacks for unexpected errors")
 
     cfg = sub.add_parser("config", help="show the configuration")
     cfg.add_argument("--defaults", action="store_true", help="print the default configuration as TOML")
@@ -231,6 +244,53 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fit_line(name: str, fit) -> str:
+    from .fit import PARAM_NAMES
+
+    q_name, _, ea_name = PARAM_NAMES[fit.model]
+    q, dq = fit.params[q_name], fit.stderr[q_name]
+    quantum = (f"1/sigma_QF = {1 / q:.4g} ohm" if fit.model == "insulating" else f"rho_QF = {q:.4g} ohm") + (
+        f" (+-{dq / q:.1%})" + ("" if fit.saturation_resolved else ", not resolved: an upper bound"))
+    return (f"{name}: {fit.model} (Eq. {1 if fit.model == 'insulating' else 2}), E_a = {fit.params[ea_name]:.4g} "
+            f"+- {fit.stderr[ea_name]:.2g} K, {quantum}, rms log residual {fit.rms_log_residual:.3g}")
+
+
+def _cmd_fit(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .export import check_writable, write_fit_results
+    from .fit import FIELD_COLUMN, TEMPERATURE_COLUMN, fit_table
+
+    path = Path(args.table)
+    target = Path(args.out) if args.out else path.with_name(f"{path.stem}_fit")
+    check_writable(target, overwrite=args.overwrite)
+    if not path.is_file():
+        msg = f"{path}: no such file; give a CSV with columns temperature_K and sheet_resistance_ohm_per_sq"
+        raise InputError(msg)
+    try:
+        table = pd.read_csv(path)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        msg = f"{path}: not a readable CSV table ({str(exc).splitlines()[0]})"
+        raise InputError(msg) from None
+    content, fits = fit_table(table, model=args.model, loss=args.loss)
+    quantity = content["quantity"]
+    series = []
+    for h, fit in fits:
+        part = table if h is None else table[table[FIELD_COLUMN] == h]
+        series.append(("" if h is None else f"{h:g} T", part[TEMPERATURE_COLUMN].to_numpy(),
+                       part[quantity].to_numpy(), fit))
+    per_field = None
+    if len(fits) > 1:
+        per_field = pd.DataFrame([{"field_T": h, "model": f.model, **f.params,
+                                   **{f"{k}_stderr": v for k, v in f.stderr.items()}, "bic": f.bic}
+                                  for h, f in fits])
+    write_fit_results(target, content, series, quantity=quantity, per_field=per_field, overwrite=args.overwrite)
+    for h, fit in fits:
+        _say(_fit_line(path.name if h is None else f"{path.name} at {h:g} T", fit), quiet=args.quiet)
+    _say(f"results in {target}/", quiet=args.quiet)
+    return 0
+
+
 def _cmd_config(args: argparse.Namespace) -> int:
     from .config import defaults_toml
 
@@ -260,6 +320,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_info(args)
         if args.command == "synth":
             return _cmd_synth(args)
+        if args.command == "fit":
+            return _cmd_fit(args)
         return _cmd_config(args)
     except MorphoError as exc:
         print(f"morpho: error: {exc}", file=sys.stderr)

@@ -34,6 +34,7 @@ __all__ = [
     "check_writable",
     "result_dir",
     "to_jsonable",
+    "write_fit_results",
     "write_graphml",
     "write_results",
     "write_synthetic",
@@ -356,3 +357,30 @@ def write_synthetic(sample: Any, path: Path, *, vendor: str = "fei", overwrite: 
         msg = f"cannot write {exc.filename or path}: permission denied; choose a writable folder"
         raise OutputError(msg) from None
     return [*written, *targets[1:]]
+
+
+def write_fit_results(
+    target: Path, content: dict, series: list, *, quantity: str, per_field: pd.DataFrame | None,
+    overwrite: bool = False,
+) -> Path:
+    """Write ``morpho fit``'s folder atomically: fit.json, fit.png/.pdf and, per field, fit_vs_field.csv.
+
+    `content` is the first value of :func:`morpho.fit.fit_table`; `series` the (label, T, rho,
+    fit) tuples for :func:`morpho.plots.rho_fit_figure`.
+
+    Raises
+    ------
+    OutputExistsError, OutputError
+        As for the analysis folders.
+    """
+    from .plots import figure_to_bytes, rho_fit_figure
+
+    ylabel = r"$\rho$ (Ω/□)" if quantity == "sheet_resistance_ohm_per_sq" else r"$R$ (Ω)"
+    with atomic_dir(target, overwrite=overwrite) as tmp:
+        (tmp / "fit.json").write_text(json.dumps(to_jsonable(content), indent=2) + "\n")
+        fig = rho_fit_figure(series, ylabel=ylabel)
+        for fmt in ("png", "pdf"):
+            (tmp / f"fit.{fmt}").write_bytes(figure_to_bytes(fig, fmt))
+        if per_field is not None:
+            _write_csv(per_field, tmp / "fit_vs_field.csv")
+    return target

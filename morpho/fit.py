@@ -23,7 +23,7 @@ from scipy.optimize import least_squares
 
 from .errors import InputError
 
-__all__ = ["FitResult", "fit_rho"]
+__all__ = ["FitResult", "fit_rho", "fit_table", "power_law"]
 
 #: Parameter names per model, in the order (Q, prefactor, E_a).
 PARAM_NAMES = {
@@ -196,3 +196,87 @@ def fit_rho(
         return _fit_one(t, r, model, loss)
     fits = [_fit_one(t, r, m, loss) for m in ("insulating", "superconducting")]
     return min(fits, key=lambda f: f.bic)
+
+
+#: Column names ``morpho fit`` reads (``morpho transport`` writes the same).
+TEMPERATURE_COLUMN = "temperature_K"
+FIELD_COLUMN = "field_T"
+RHO_COLUMNS = ("sheet_resistance_ohm_per_sq", "resistance_ohm")
+
+
+def _as_dict(fit: FitResult) -> dict:
+    return {
+        "model": fit.model, "params": fit.params, "stderr": fit.stderr, "bic": fit.bic,
+        "rms_log_residual": fit.rms_log_residual, "saturation_resolved": fit.saturation_resolved,
+        "delta_bic_arrhenius": fit.delta_bic_arrhenius, "n_points": fit.n_points,
+        "correlation_ln_q_ln_pref_ln_ea": np.round(fit.correlation, 6).tolist(),
+    }
+
+
+def power_law(field_T: np.ndarray, values: np.ndarray) -> dict[str, float] | None:
+    """Fit ``values = A (H / 1 T)^n`` over H > 0 in log-log space; None with fewer than 3 fields.
+
+    Returns ``{"exponent": n, "exponent_stderr": ..., "amplitude": A, "n_fields": ...}`` (the
+    paper's rho_QF^-1 ~ H^-0.45 and sigma_QF ~ H^-4.7 are such fits).
+    """
+    h = np.asarray(field_T, dtype=np.float64)
+    v = np.asarray(values, dtype=np.float64)
+    use = (h > 0) & (v > 0) & np.isfinite(v)
+    if use.sum() < 3:
+        return None
+    x, y = np.log(h[use]), np.log(v[use])
+    if use.sum() > 3:
+        coef, cov = np.polyfit(x, y, 1, cov=True)
+        stderr = float(np.sqrt(cov[0, 0]))
+    else:  # an exact line through three points has no residual to estimate an error from
+        coef, stderr = np.polyfit(x, y, 1), None
+    return {"exponent": float(coef[0]), "exponent_stderr": stderr, "amplitude": float(np.exp(coef[1])),
+            "n_fields": int(use.sum())}
+
+
+def fit_table(table, *, model: str = "auto", loss: str = "linear") -> tuple[dict, list[tuple[float | None, FitResult]]]:
+    """Fit a rho(T) table (a pandas DataFrame), per field if it has a ``field_T`` column.
+
+    The table needs ``temperature_K`` and one of ``sheet_resistance_ohm_per_sq`` or
+    ``resistance_ohm``.  Returns the content of ``fit.json`` and the fits with their fields (None
+    without a field column).  One field: ``{"model", "params", "stderr", "bic", ...}``; several:
+    ``{"quantity", "fields": [{"field_T", "model", ...}, ...], "power_laws": {...}}`` with the
+    power laws of the quantum-fluctuation term and of E_a against field for each equation used.
+    """
+    columns = set(table.columns)
+    if TEMPERATURE_COLUMN not in columns:
+        msg = f"the table has no '{TEMPERATURE_COLUMN}' column (columns: {', '.join(map(str, table.columns))})"
+        raise InputError(msg)
+    quantity = next((c for c in RHO_COLUMNS if c in columns), None)
+    if quantity is None:
+        msg = f"the table needs a '{RHO_COLUMNS[0]}' or '{RHO_COLUMNS[1]}' column"
+        raise InputError(msg)
+    groups: list[tuple[float | None, object]]
+    if FIELD_COLUMN in columns:
+        groups = [(float(h), part) for h, part in table.groupby(FIELD_COLUMN, sort=True)]
+    else:
+        groups = [(None, table)]
+    fits = []
+    for h, part in groups:
+        try:
+            fits.append((h, fit_rho(part[TEMPERATURE_COLUMN].to_numpy(), part[quantity].to_numpy(),
+                                    model=model, loss=loss)))
+        except InputError as exc:
+            where = f" at field {h:g} T" if h is not None else ""
+            msg = f"{exc}{where}"
+            raise InputError(msg) from None
+    if len(fits) == 1:
+        out = {"quantity": quantity, **_as_dict(fits[0][1])}
+        if fits[0][0] is not None:
+            out["field_T"] = fits[0][0]
+        return out, fits
+    power_laws: dict[str, dict] = {}
+    for eq in ("insulating", "superconducting"):
+        chosen = [(h, f) for h, f in fits if f.model == eq]
+        q_name = PARAM_NAMES[eq][0]
+        for name in (q_name, "activation_energy_K"):
+            law = power_law(np.array([h for h, _ in chosen]), np.array([f.params[name] for _, f in chosen]))
+            if law is not None:
+                power_laws[f"{eq}.{name}"] = law
+    return {"quantity": quantity, "fields": [{"field_T": h, **_as_dict(f)} for h, f in fits],
+            "power_laws": power_laws}, fits

@@ -37,6 +37,7 @@ __all__ = [
     "figure_to_bytes",
     "histogram_figure",
     "overlay_figure",
+    "rho_fit_figure",
     "style_context",
 ]
 
@@ -652,3 +653,42 @@ def _edge_colour_groups(
             r, g, b, _ = cmap(0.15 + 0.85 * lev / (n_levels - 1))
             groups.append(((int(r * 255), int(g * 255), int(b * 255)), members))
     return groups
+
+
+def rho_fit_figure(
+    series: list[tuple[str, np.ndarray, np.ndarray, object]], *, ylabel: str = r"$\rho$ (Ω/□)"
+) -> Figure:
+    """Measured rho(T) with the fitted Eq. 1 / Eq. 2 curves, one colour per field.
+
+    Parameters
+    ----------
+    series : list of (label, temperature_K, rho, fit)
+        `fit` is a :class:`morpho.fit.FitResult` (its ``predict`` draws the curve).
+    ylabel : str
+        Label of the resistance axis.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Log-log axes: points are the data, lines the fits.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    with style_context():
+        fig = Figure(figsize=(_COLUMN_WIDTH_IN, 2.8))
+        FigureCanvasAgg(fig)
+        ax = fig.subplots()
+        for k, (label, t, rho, fit) in enumerate(series):
+            colour = _COMPONENT_COLOURS[k % len(_COMPONENT_COLOURS)]
+            t = np.asarray(t, dtype=np.float64)
+            grid = np.geomspace(t.min(), t.max(), 200)
+            ax.plot(t, rho, "o", ms=2.5, color=colour, label=label)
+            ax.plot(grid, fit.predict(grid), "-", lw=1.0, color=colour)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("$T$ (K)")
+        ax.set_ylabel(ylabel)
+        if any(label for label, *_ in series):
+            ax.legend(fontsize=6, frameon=False)
+    return fig

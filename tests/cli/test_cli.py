@@ -180,7 +180,8 @@ def test_analyze_bad_options_exit_2_naming_the_problem(sem_tif, tmp_path, capsys
 
 
 def test_analyze_regions_method_from_the_command_line(sem_tif, tmp_path):
-    assert main(["analyze", str(sem_tif), "-o", str(tmp_path), "-q", "--no-report", "--set", "segment.method=regions"]) == 0
+    args = ["analyze", str(sem_tif), "-o", str(tmp_path), "-q", "--no-report", "--set", "segment.method=regions"]
+    assert main(args) == 0
     summary = json.loads((tmp_path / "film" / "summary.json").read_text())
     assert summary["segmentation"]["method"] == "regions"
     assert summary["grains"]["count"] > 0
@@ -252,3 +253,68 @@ def test_labels_tif_and_graphml_carry_the_pixel_size(sem_tif, tmp_path):
     assert meta["pixel_size_source"].startswith("FEI")
     g = nx.read_graphml(tmp_path / "film" / "graph.graphml")
     assert g.graph["pixel_size_m"] == pytest.approx(2e-9, rel=1e-12)
+
+
+def _rho_table(path: Path, fields: dict[float, tuple[float, float, float]]) -> Path:
+    """Eq. 1 curves (1/sigma_QF, 1/sigma_0, E_a) with 1 % noise, 40 points 0.06-1 K per field."""
+    t = np.geomspace(0.06, 1.0, 40)
+    rng = np.random.default_rng(0)
+    rows = []
+    for h, (r_qf, r_0, ea) in fields.items():
+        rho = 1 / (1 / r_qf + np.exp(-ea / t) / r_0) * np.exp(0.01 * rng.standard_normal(t.size))
+        rows += [{"temperature_K": a, "field_T": h, "sheet_resistance_ohm_per_sq": b}
+                 for a, b in zip(t, rho, strict=True)]
+    frame = pd.DataFrame(rows)
+    if len(fields) == 1:
+        frame = frame.drop(columns="field_T")
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_fit_writes_the_parameters_and_refuses_to_overwrite(tmp_path, capsys):
+    table = _rho_table(tmp_path / "rho.csv", {0.0: (300e3, 2e3, 0.45)})
+    assert main(["fit", str(table)]) == 0
+    assert "insulating (Eq. 1), E_a = 0.44" in capsys.readouterr().out
+    out = tmp_path / "rho_fit"
+    fit = json.loads((out / "fit.json").read_text())
+    assert fit["model"] == "insulating"
+    assert set(fit["params"]) == {"sigma_qf_S", "sigma_0_S", "activation_energy_K"}
+    assert fit["params"]["activation_energy_K"] == pytest.approx(0.45, rel=0.05)
+    assert 1 / fit["params"]["sigma_qf_S"] == pytest.approx(300e3, rel=0.05)
+    assert {"stderr", "bic"} <= set(fit)
+    assert (out / "fit.png").stat().st_size > 0
+    assert (out / "fit.pdf").stat().st_size > 0
+    assert main(["fit", str(table)]) == 2
+    assert "--overwrite" in _one_error_line(capsys)
+
+
+def test_fit_per_field_tabulates_and_fits_power_laws(tmp_path):
+    fields = {0.01: (300e3, 2e3, 0.45), 0.02: (600e3, 2e3, 0.45), 0.04: (1.2e6, 2e3, 0.45), 0.08: (2.4e6, 2e3, 0.45)}
+    table = _rho_table(tmp_path / "rho.csv", fields)
+    assert main(["fit", str(table), "-o", str(tmp_path / "f"), "--model", "insulating", "-q"]) == 0
+    fit = json.loads((tmp_path / "f" / "fit.json").read_text())
+    assert [f["field_T"] for f in fit["fields"]] == list(fields)
+    law = fit["power_laws"]["insulating.sigma_qf_S"]
+    assert law["exponent"] == pytest.approx(-1.0, abs=0.05)  # 1/sigma_QF doubles with H
+    assert len(pd.read_csv(tmp_path / "f" / "fit_vs_field.csv")) == 4
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        ("temperature_K,voltage_V\n0.1,1\n", "sheet_resistance_ohm_per_sq"),
+        ("T,sheet_resistance_ohm_per_sq\n0.1,1\n", "temperature_K"),
+        ("temperature_K,sheet_resistance_ohm_per_sq\n0.1,1\n0.2,2\n", "at least 5"),
+    ],
+)
+def test_fit_bad_tables_exit_2_naming_the_problem(tmp_path, capsys, content, needle):
+    table = tmp_path / "rho.csv"
+    table.write_text(content)
+    assert main(["fit", str(table)]) == 2
+    assert needle in _one_error_line(capsys)
+    assert not (tmp_path / "rho_fit").exists()
+
+
+def test_fit_missing_table_exits_2(tmp_path, capsys):
+    assert main(["fit", str(tmp_path / "none.csv")]) == 2
+    assert "no such file" in _one_error_line(capsys)
