@@ -255,3 +255,21 @@ def test_sheet_resistance_of_a_grain_lattice_from_its_tables():
     assert by_table.length_m == pytest.approx((nx - 1) * 24e-9)
     with pytest.raises(InputError, match="grain 999"):
         solve_grain_network(ids, np.r_[a, 999], np.r_[b, 1], el, conductance_S=np.full(a.size + 1, g))
+
+
+
+def test_a_random_planar_network_satisfies_kirchhoff_to_round_off():
+    """Delaunay network of 3000 grains, conductances over 20 e-folds (the sparse LU path)."""
+    from scipy.spatial import Delaunay
+
+    rng = np.random.default_rng(21)
+    pts = rng.random((3000, 2))
+    tri = Delaunay(pts).simplices
+    edges = np.unique(np.sort(np.concatenate([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [0, 2]]]), axis=1), axis=0)
+    res = solve_network(pts.shape[0], edges[:, 0], edges[:, 1], source=pts[:, 0] < 0.03, drain=pts[:, 0] > 0.97,
+                        ln_conductance=rng.uniform(-20.0, 0.0, len(edges)))
+    assert res.kirchhoff_residual_A / res.current_A < 1e-8
+    assert res.n_nodes_excluded == 0
+    inner = np.isfinite(res.potentials_V)
+    assert (res.potentials_V[inner] >= -1e-12).all()
+    assert (res.potentials_V[inner] <= 1 + 1e-12).all()  # maximum principle
