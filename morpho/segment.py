@@ -605,8 +605,9 @@ def _level_markers(own: np.ndarray, regions: np.ndarray, sizes: np.ndarray, flat
     markers = np.zeros(own.shape, dtype=np.int32)
     n = 0
     square = np.ones((5, 5), np.uint8)
+    least = LEVEL_MARKER_FRACTION * np.count_nonzero(own)
     for rid, count in zip(ids.tolist(), counts.tolist(), strict=True):
-        if rid == 0 or count < LEVEL_MARKER_FRACTION * own.sum() or count < 0.7 * sizes[rid]:
+        if rid == 0 or count < least or count < 0.7 * sizes[rid]:
             continue
         patch = own & (regions == rid)
         parts, n_parts = ndi.label(patch)

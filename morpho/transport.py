@@ -145,10 +145,15 @@ def _validated(
     return a, b, ln_g
 
 
+def _components(n_nodes: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Connected-component label of every node for the edges (a, b) (SciPy, undirected)."""
+    graph = sp.coo_matrix((np.ones(a.size, dtype=np.int8), (a, b)), shape=(n_nodes, n_nodes))
+    return csgraph.connected_components(graph, directed=False)[1]
+
+
 def _joined(n_nodes: int, a: np.ndarray, b: np.ndarray, source: np.ndarray, drain: np.ndarray) -> bool:
     """Whether the edges (a, b) connect some source node to some drain node."""
-    graph = sp.coo_matrix((np.ones(a.size, dtype=np.int8), (a, b)), shape=(n_nodes, n_nodes))
-    _, comp = csgraph.connected_components(graph, directed=False)
+    comp = _components(n_nodes, a, b)
     return bool(np.intersect1d(comp[source], comp[drain]).size)
 
 
@@ -175,8 +180,9 @@ def bottleneck_ln_conductance(
     """
     a, b, ln_g = (np.asarray(x) for x in (first, second, ln_conductance))
     src, drn = _as_mask(source, n_nodes, "source"), _as_mask(drain, n_nodes, "drain")
-    values = np.unique(ln_g[np.isfinite(ln_g)])[::-1]  # descending
-    if values.size == 0 or not _joined(n_nodes, a[np.isfinite(ln_g)], b[np.isfinite(ln_g)], src, drn):
+    finite = np.isfinite(ln_g)
+    values = np.unique(ln_g[finite])[::-1]  # descending
+    if values.size == 0 or not _joined(n_nodes, a[finite], b[finite], src, drn):
         return float("-inf")
     lo, hi = 0, values.size - 1  # the answer index k: joined with edges >= values[k], not with > values[k]
     while lo < hi:
@@ -246,23 +252,22 @@ def solve_network(
         raise InputError(msg)
 
     conducting = np.isfinite(ln_g) & (a != b)
-    ln_star = bottleneck_ln_conductance(n_nodes, a[conducting], b[conducting], ln_g[conducting], src, drn)
-    if not np.isfinite(ln_star):
-        msg = "no path of conducting junctions joins the two electrodes (the network does not percolate)"
-        raise NotPercolatingError(msg)
-
     # Nodes of the components that touch both electrodes (electrode nodes are joined through
     # their bus bar: a component touching S is held at V wherever it touches it).
     ca, cb = a[conducting], b[conducting]
-    graph = sp.coo_matrix((np.ones(ca.size, dtype=np.int8), (ca, cb)), shape=(n_nodes, n_nodes))
-    _, comp = csgraph.connected_components(graph, directed=False)
+    comp = _components(n_nodes, ca, cb)
     both = np.intersect1d(np.unique(comp[src]), np.unique(comp[drn]))
+    if both.size == 0:
+        msg = "no path of conducting junctions joins the two electrodes (the network does not percolate)"
+        raise NotPercolatingError(msg)
     keep = np.isin(comp, both)
-
-    rel = np.clip(ln_g[conducting] - ln_star, -CLIP_LN, CLIP_LN)
-    n_clipped = int(np.count_nonzero(np.abs(ln_g[conducting] - ln_star) > CLIP_LN))
     in_net = keep[ca]  # both ends are in the same component, so one end decides
-    ea, eb, g = ca[in_net], cb[in_net], np.exp(rel[in_net])
+    ea, eb, ln_net = ca[in_net], cb[in_net], ln_g[conducting][in_net]
+    ln_star = bottleneck_ln_conductance(n_nodes, ea, eb, ln_net, src, drn)
+
+    rel = np.clip(ln_net - ln_star, -CLIP_LN, CLIP_LN)
+    n_clipped = int(np.count_nonzero(np.abs(ln_net - ln_star) > CLIP_LN))
+    g = np.exp(rel)
 
     # Reindex the kept nodes and build the Laplacian.
     index = np.full(n_nodes, -1, dtype=np.int64)
