@@ -1,4 +1,4 @@
-"""Command line: ``morpho analyze | info | fit | synth | config``.
+"""Command line: ``morpho analyze | info | transport | fit | synth | config``.
 
 ``main(argv) -> int`` does argv -> config -> read -> analyze -> write and maps errors to exit
 codes: 0 success; 2 bad input or usage (one line on stderr naming the problem and the fix,
@@ -17,6 +17,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import ConfigError, InputError, MorphoError
+from datetime import UTC
 
 __all__ = ["build_parser", "main", "run"]
 
@@ -92,6 +93,33 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--overwrite", action="store_true", help="replace an existing result folder")
     fit.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     fit.add_argument("-v", "--verbose", action="store_true", help="tracebacks for unexpected errors")
+
+    tr = sub.add_parser("transport", help="sheet resistance of the grain network against temperature and field")
+    tr.add_argument("folder", metavar="OUT/<stem>",
+                    help="a result folder of 'morpho analyze' (grains.csv, junctions.csv)")
+    tr.add_argument("--temperature", default="0.05:2:60",
+                    help="temperatures in K: START:STOP:N (log-spaced) or a comma list (default 0.05:2:60)")
+    tr.add_argument("--field", default="0",
+                    help="fields, comma list with units, e.g. 0,100Oe,300Oe or 0.03T (default 0)")
+    tr.add_argument("--conductance-column", metavar="NAME",
+                    help="one solve with per-junction conductances in siemens from this junctions.csv column "
+                         "instead of the physics model")
+    tr.add_argument("--direction", choices=("x", "y"), help="current left-right (x, default) or top-bottom (y)")
+    tr.add_argument("--edge-model", choices=("two_state", "insulating", "superconducting"),
+                    help="junction law (default two_state: phase edge where E_J/E_C >= gamma_c)")
+    tr.add_argument("--gamma-c", type=float, help="two-state threshold of E_J/E_C (default 1)")
+    tr.add_argument("--field-model", choices=("none", "gl_grain", "fraunhofer", "gl_grain+fraunhofer"),
+                    help="field suppression of the gaps / E_J (default gl_grain)")
+    tr.add_argument("--a-qf", type=float, help="quantum-fluctuation knob r_QF = a_qf R_n (default 0)")
+    tr.add_argument("--b-qf", type=float, help="quantum-fluctuation knob g_QF = b_qf G_n (default 0)")
+    tr.add_argument("--normal-sheet-resistance", metavar="OHM",
+                    help="calibrate R_n so the normal-state network has this sheet resistance, e.g. 6500 or 6.5kOhm")
+    tr.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="any transport setting, e.g. --set coherence_length_m=8e-8 (repeatable)")
+    tr.add_argument("-o", "--out", help="result folder (default: OUT/<stem>/transport)")
+    tr.add_argument("--overwrite", action="store_true", help="replace an existing result folder")
+    tr.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    tr.add_argument("-v", "--verbose", action="store_true", help="tracebacks for unexpected errors")
 
     cfg = sub.add_parser("config", help="show the configuration")
     cfg.add_argument("--defaults", action="store_true", help="print the default configuration as TOML")
@@ -291,6 +319,72 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_temperatures(text: str) -> list[float]:
+    import numpy as np
+
+    parts = text.split(":")
+    try:
+        if len(parts) == 3:
+            start, stop, n = float(parts[0]), float(parts[1]), int(parts[2])
+            if not (0 < start and 0 < stop and n >= 1):
+                raise ValueError
+            return np.geomspace(start, stop, n).tolist() if n > 1 else [start]
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        msg = (f"cannot read temperatures {text!r}; write START:STOP:N (e.g. 0.05:2:60, log-spaced, > 0 K) "
+               "or 0.1,0.2,0.5")
+        raise InputError(msg) from None
+    if not values or any(not (v > 0 and v < float("inf")) for v in values):
+        msg = f"temperatures {text!r} must be finite and > 0 K"
+        raise InputError(msg)
+    return values
+
+
+def _cmd_transport(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from datetime import datetime
+
+    from .export import SCHEMA_VERSION, check_writable, write_transport_results
+    from .io import read_analysis_folder
+    from .sweep import TransportConfig, run_transport
+    from .units import parse_field, parse_resistance
+
+    folder = Path(args.folder)
+    target = Path(args.out) if args.out else folder / "transport"
+    check_writable(target, overwrite=args.overwrite)
+    settings: dict[str, object] = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            msg = f"--set {item!r}: write KEY=VALUE, e.g. --set coherence_length_m=8e-8"
+            raise ConfigError(msg)
+        try:
+            settings[key.strip()] = json.loads(value)
+        except ValueError:
+            settings[key.strip()] = value
+    for name in ("direction", "edge_model", "gamma_c", "field_model", "a_qf", "b_qf"):
+        if getattr(args, name) is not None:
+            settings[name] = getattr(args, name)
+    if args.normal_sheet_resistance is not None:
+        settings["normal_sheet_resistance_ohm_per_sq"] = parse_resistance(args.normal_sheet_resistance)
+    config = TransportConfig.from_dict(settings)
+    temperatures = _parse_temperatures(args.temperature)
+    fields = [parse_field(f.strip()) for f in args.field.split(",") if f.strip()] or [0.0]
+    tables = read_analysis_folder(folder)
+    content, table = run_transport(tables, config, temperatures_K=temperatures, fields_T=fields,
+                                   conductance_column=args.conductance_column)
+    head = {"schema_version": SCHEMA_VERSION, "morpho_version": __version__,
+            "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "argv": ["morpho", *argv],
+            "input": {"folder": str(folder)}}
+    write_transport_results(target, {**head, **content}, table, overwrite=args.overwrite)
+    rsq = content["sheet_resistance_ohm_per_sq"]
+    where = "" if table is None else f" at {content['reference_point']['temperature_K']:.3g} K"
+    _say(f"{folder}: {content['n_grains_spanning']} of {content['n_grains']} grains span the electrodes; "
+         f"R_sq{where} = {rsq:.4g} ohm/sq; {content['red_bonds']['count']} red bond(s)"
+         + ("" if table is None else f"; {len(table)} (T, H) points"), quiet=args.quiet)
+    _say(f"results in {target}/", quiet=args.quiet)
+    return 0
+
+
 def _cmd_config(args: argparse.Namespace) -> int:
     from .config import defaults_toml
 
@@ -322,6 +416,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_synth(args)
         if args.command == "fit":
             return _cmd_fit(args)
+        if args.command == "transport":
+            return _cmd_transport(args, argv)
         return _cmd_config(args)
     except MorphoError as exc:
         print(f"morpho: error: {exc}", file=sys.stderr)

@@ -384,3 +384,26 @@ def write_fit_results(
         if per_field is not None:
             _write_csv(per_field, tmp / "fit_vs_field.csv")
     return target
+
+
+def write_transport_results(
+    target: Path, content: dict, table: pd.DataFrame | None, *, overwrite: bool = False
+) -> Path:
+    """Write ``morpho transport``'s folder atomically: transport.json, and for a sweep
+    transport.csv and rho_t.png/.pdf.
+
+    Raises
+    ------
+    OutputExistsError, OutputError
+        As for the analysis folders.
+    """
+    from .plots import figure_to_bytes, rho_t_figure
+
+    with atomic_dir(target, overwrite=overwrite) as tmp:
+        (tmp / "transport.json").write_text(json.dumps(to_jsonable(content), indent=2) + "\n")
+        if table is not None:
+            _write_csv(table, tmp / "transport.csv")
+            fig = rho_t_figure(table)
+            for fmt in ("png", "pdf"):
+                (tmp / f"rho_t.{fmt}").write_bytes(figure_to_bytes(fig, fmt))
+    return target

@@ -28,6 +28,7 @@ from .errors import InputError
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    import pandas as pd
     from matplotlib.figure import Figure
 
     from .distribution import SizeDistribution
@@ -38,6 +39,7 @@ __all__ = [
     "histogram_figure",
     "overlay_figure",
     "rho_fit_figure",
+    "rho_t_figure",
     "style_context",
 ]
 
@@ -690,5 +692,46 @@ def rho_fit_figure(
         ax.set_xlabel("$T$ (K)")
         ax.set_ylabel(ylabel)
         if any(label for label, *_ in series):
+            ax.legend(fontsize=6, frameon=False)
+    return fig
+
+
+def rho_t_figure(table: pd.DataFrame) -> Figure:
+    """Sheet resistance against temperature from ``morpho transport``, one curve per field.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Rows of transport.csv: ``temperature_K``, ``field_T``,
+        ``log10_sheet_resistance_ohm_per_sq``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        log rho against T (log axis), fields labelled in oersted, the resistance quantum
+        R_Q = h/4e^2 as a dashed line.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from .units import R_Q_OHM
+
+    with style_context():
+        fig = Figure(figsize=(_COLUMN_WIDTH_IN, 2.8))
+        FigureCanvasAgg(fig)
+        ax = fig.subplots()
+        fields = sorted(table["field_T"].unique())
+        for k, field in enumerate(fields):
+            part = table[table["field_T"] == field].sort_values("temperature_K")
+            colour = _COMPONENT_COLOURS[k % len(_COMPONENT_COLOURS)]
+            ax.plot(part["temperature_K"], part["log10_sheet_resistance_ohm_per_sq"], "-o", ms=2.0, lw=1.0,
+                    color=colour, label=f"{field * 1e4:g} Oe")
+        ax.axhline(np.log10(R_Q_OHM), ls="--", lw=0.8, color="0.4")
+        ax.text(table["temperature_K"].min(), np.log10(R_Q_OHM),
+                r" $R_Q = h/4e^2$", va="bottom", ha="left", fontsize=6, color="0.3")
+        ax.set_xscale("log")
+        ax.set_xlabel("$T$ (K)")
+        ax.set_ylabel(r"$\log_{10}\,\rho$ (Ω/□)")
+        if len(fields) > 1 or fields[0] != 0:
             ax.legend(fontsize=6, frameon=False)
     return fig

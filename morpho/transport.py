@@ -23,6 +23,7 @@ every other node is excluded and counted.  No such component: :class:`NotPercola
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,11 +35,15 @@ from .errors import InputError, NotPercolatingError
 
 __all__ = [
     "CLIP_LN",
+    "DualityCheck",
     "Electrodes",
     "KirchhoffResult",
+    "NetworkSolver",
     "bottleneck_ln_conductance",
+    "check_duality",
     "electrodes_from_labels",
     "electrodes_from_table",
+    "red_bonds",
     "solve_grain_network",
     "solve_network",
     "spans",
@@ -46,8 +51,11 @@ __all__ = [
 
 #: Half-width of the clipping window around the bottleneck, in e-folds of conductance (W = 18).
 CLIP_LN = 18.0
-#: Iterative-refinement steps after the sparse LU solve (each reuses the factorisation).
-REFINE_STEPS = 2
+#: Most iterative-refinement steps after the sparse factorisation (each reuses it).
+REFINE_STEPS = 8
+#: Refinement stops once the largest free-node residual is below this fraction of the current
+#: fed in by the electrodes (PHYSICS.md 4.1 asks for < 1e-8).
+REFINE_TOL = 1e-12
 
 
 @dataclass(frozen=True)
@@ -167,6 +175,54 @@ def spans(n_nodes: int, first: np.ndarray, second: np.ndarray, source: np.ndarra
                    _as_mask(source, n_nodes, "source"), _as_mask(drain, n_nodes, "drain"))
 
 
+def _bottleneck(n_nodes: int, a: np.ndarray, b: np.ndarray, ln_g: np.ndarray,
+                src: np.ndarray, drn: np.ndarray, *, dedupe: bool = True) -> float:
+    """ln g* of the weakest edge of the strongest S-D path; -inf if S and D are not joined.
+
+    A maximum spanning tree (by ln g) holds a maximin path between every pair of nodes, so the
+    bottleneck is the weakest edge on the tree path between a super-source (joined to every
+    source node by an edge stronger than all others) and a super-drain.  One SciPy spanning tree,
+    one breadth-first search and pointer jumping along the tree (O(E log E) in all, no Python
+    loop over nodes).  The tree's weights are the ranks of the edges by ln g (1 = strongest), so
+    the value returned is exactly one of the inputs however far ln g spreads (weights computed
+    from ln g itself would lose it: at ln g ~ 1e18 one float step is 512).  `dedupe` False skips
+    the search for parallel edges (SciPy would add them up) when the caller knows there are none.
+    """
+    finite = np.flatnonzero(np.isfinite(ln_g) & (a != b))
+    if finite.size == 0:
+        return float("-inf")
+    by_strength = finite[np.argsort(-ln_g[finite])]  # rank r (1 = strongest) -> edge by_strength[r - 1]
+    u = np.minimum(a[by_strength], b[by_strength])
+    v = np.maximum(a[by_strength], b[by_strength])
+    weight = np.arange(1, by_strength.size + 1, dtype=np.float64)
+    if dedupe:  # keep the strongest (lowest rank) of parallel edges
+        _, first = np.unique(u * np.int64(n_nodes) + v, return_index=True)
+        u, v, weight = u[first], v[first], weight[first]
+    s_star, d_star = n_nodes, n_nodes + 1
+    src_ids, drn_ids = np.flatnonzero(src), np.flatnonzero(drn)
+    rows = np.concatenate([u, src_ids, drn_ids])
+    cols = np.concatenate([v, np.full(src_ids.size, s_star), np.full(drn_ids.size, d_star)])
+    weights = np.concatenate([weight, np.full(src_ids.size + drn_ids.size, 0.5)])  # bus bars: strongest
+    n = n_nodes + 2
+    tree = csgraph.minimum_spanning_tree(sp.coo_matrix((weights, (rows, cols)), shape=(n, n)).tocsr())
+    tree = (tree + tree.T).tocsr()
+    _, pred = csgraph.breadth_first_order(tree, s_star, directed=False, return_predecessors=True)
+    if pred[d_star] < 0:
+        return float("-inf")
+    # Heaviest tree edge on the path from each node to the root, by pointer jumping.
+    reached = np.flatnonzero(pred >= 0)
+    ptr = np.arange(n)
+    ptr[reached] = pred[reached]
+    worst = np.zeros(n)
+    worst[reached] = np.asarray(tree[reached, pred[reached]]).ravel()
+    while True:
+        worst = np.maximum(worst, worst[ptr])
+        if np.array_equal(ptr[ptr], ptr):
+            break
+        ptr = ptr[ptr]
+    return float(ln_g[by_strength[int(worst[d_star]) - 1]])
+
+
 def bottleneck_ln_conductance(
     n_nodes: int, first: np.ndarray, second: np.ndarray, ln_conductance: np.ndarray,
     source: np.ndarray, drain: np.ndarray,
@@ -174,25 +230,290 @@ def bottleneck_ln_conductance(
     """ln g*: the largest ln g such that the edges with ln g' >= ln g join `source` to `drain`.
 
     For activated edges ``ln g = ln g0 - E / k_B T`` this is ``ln g0 - E*/k_B T`` with E* the
-    minimax barrier of PHYSICS.md 4.3.  Found by bisection over the sorted distinct values, one
-    connected-components pass (SciPy) per step: O(E log E).  ``-inf`` if S and D are not joined
-    even with every edge of finite ln g.
+    minimax barrier of PHYSICS.md 4.3 (the weakest edge of the strongest path, found on a
+    maximum spanning tree).  ``-inf`` if S and D are not joined even with every edge of finite ln g.
     """
-    a, b, ln_g = (np.asarray(x) for x in (first, second, ln_conductance))
+    a, b = np.asarray(first, dtype=np.int64).ravel(), np.asarray(second, dtype=np.int64).ravel()
+    ln_g = np.asarray(ln_conductance, dtype=np.float64).ravel()
     src, drn = _as_mask(source, n_nodes, "source"), _as_mask(drain, n_nodes, "drain")
-    finite = np.isfinite(ln_g)
-    values = np.unique(ln_g[finite])[::-1]  # descending
-    if values.size == 0 or not _joined(n_nodes, a[finite], b[finite], src, drn):
-        return float("-inf")
-    lo, hi = 0, values.size - 1  # the answer index k: joined with edges >= values[k], not with > values[k]
-    while lo < hi:
-        mid = (lo + hi) // 2
-        keep = ln_g >= values[mid]
-        if _joined(n_nodes, a[keep], b[keep], src, drn):
-            hi = mid
-        else:
-            lo = mid + 1
-    return float(values[lo])
+    return _bottleneck(int(n_nodes), a, b, ln_g, src, drn)
+
+
+def _cholmod():
+    """CVXOPT's CHOLMOD module, or None when the optional dependency is not installed."""
+    try:
+        import cvxopt
+        from cvxopt import cholmod
+    except ImportError:
+        return None
+    return cvxopt, cholmod
+
+
+class _SPDFactor:
+    """Sparse Cholesky of the reduced Laplacian L_FF whose symbolic analysis is kept between calls.
+
+    The sparsity pattern of L_FF is fixed for a network; only the values change with temperature
+    and field.  With CVXOPT installed (``pip install morpho[cholmod]``) the factorisation is
+    CHOLMOD's supernodal Cholesky: its fill-reducing order and symbolic analysis are computed once
+    and every later call is a numeric refactorisation (10^6 grains of a random planar network:
+    about 6 s for the first solve, 1.5 s for each further one, on two cores).  Without it, SciPy's
+    SuperLU in symmetric mode (no pivoting on the SPD matrix) with minimum-degree order on A + A^T;
+    its column order is kept and reused (25 s for 10^6 grains).
+    """
+
+    def __init__(self, lower: sp.csc_matrix, backend: str) -> None:
+        self.n = lower.shape[0]
+        self.backend = backend
+        self._symbolic = None
+        self._perm: np.ndarray | None = None
+        self._lu = None
+        self._template = None
+        if backend == "cholmod":
+            cvxopt, _ = _cholmod()
+            coo = lower.tocoo()
+            self._template = cvxopt.spmatrix(
+                cvxopt.matrix(np.ones(coo.nnz)), cvxopt.matrix(coo.row.astype(int)), cvxopt.matrix(coo.col.astype(int)),
+                size=lower.shape,
+            )
+
+    def factor(self, lower: sp.csc_matrix) -> None:
+        """Numeric factorisation of the SPD matrix whose lower triangle (CSC, sorted) is `lower`."""
+        if self.backend == "cholmod":
+            cvxopt, cholmod = _cholmod()
+            self._template.V = cvxopt.matrix(lower.data)  # CCS order == sorted CSC order
+            try:
+                if self._symbolic is None:
+                    self._symbolic = cholmod.symbolic(self._template, uplo="L")
+                cholmod.numeric(self._template, self._symbolic)
+                return
+            except ArithmeticError:  # not positive definite in floating point: fall back to LU
+                self.backend = "superlu"
+        full = (lower + sp.tril(lower, -1).T).tocsc()
+        if self._perm is None:
+            lu = splu(full, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0, options={"SymmetricMode": True})
+            self._perm = lu.perm_c.copy()
+            self._inverse = np.argsort(self._perm)
+        permuted = full[self._perm][:, self._perm].tocsc()
+        self._lu = splu(permuted, permc_spec="NATURAL", diag_pivot_thresh=0.0, options={"SymmetricMode": True})
+
+    def solve(self, rhs: np.ndarray) -> np.ndarray:
+        if self.backend == "cholmod":
+            cvxopt, cholmod = _cholmod()
+            x = cvxopt.matrix(np.ascontiguousarray(rhs, dtype=np.float64))
+            cholmod.solve(self._symbolic, x)
+            return np.asarray(x).ravel()
+        return self._lu.solve(rhs[self._perm])[self._inverse]
+
+
+@dataclass
+class _Topology:
+    """What does not change while only the values of the conductances do (see NetworkSolver)."""
+
+    conducting: np.ndarray  # mask over the input edges
+    net_edges: np.ndarray  # indices of the input edges inside the spanning components
+    kept_ids: np.ndarray
+    ia: np.ndarray  # reduced node index of each net edge's ends
+    ib: np.ndarray
+    is_src: np.ndarray
+    is_drn: np.ndarray
+    free: np.ndarray
+    free_index: np.ndarray  # reduced node -> row of L_FF (-1 for electrode nodes)
+    slots: np.ndarray  # CSC data slot of each (edge, role) contribution to tril(L_FF)
+    weights_sign: np.ndarray
+    contribution_edge: np.ndarray
+    lower_pattern: sp.csc_matrix
+    factor: _SPDFactor | None
+    parallel_edges: bool  # some node pair is joined by more than one net edge
+
+
+class NetworkSolver:
+    """Kirchhoff solver for one network whose conductances change (temperature and field sweeps).
+
+    The graph, the electrodes, the spanning components and the symbolic factorisation of the
+    reduced Laplacian are worked out once; each :meth:`solve` only assembles the new values,
+    refactorises and solves.  If the set of open edges (g = 0) changes between calls the
+    topology is worked out again.
+
+    Parameters
+    ----------
+    n_nodes : int
+        Number of nodes; ids 0 .. n_nodes - 1.
+    first, second : array of int, shape (n_edges,)
+        End nodes of each edge.
+    source, drain : array of bool (n_nodes,) or of node indices
+        The electrodes; disjoint and not empty.
+    backend : {"auto", "cholmod", "superlu"}
+        Sparse factorisation: CHOLMOD through the optional CVXOPT (``auto`` picks it when it is
+        installed), else SciPy's SuperLU.
+
+    Raises
+    ------
+    InputError
+        Bad sizes, indices or electrodes, or an unknown backend.
+    """
+
+    def __init__(self, n_nodes: int, first: np.ndarray, second: np.ndarray, *, source: np.ndarray,
+                 drain: np.ndarray, backend: str = "auto") -> None:
+        if not (isinstance(n_nodes, (int, np.integer)) and n_nodes >= 2):
+            msg = f"n_nodes must be an integer >= 2, got {n_nodes!r}"
+            raise InputError(msg)
+        if backend not in ("auto", "cholmod", "superlu"):
+            msg = f"backend must be 'auto', 'cholmod' or 'superlu', got {backend!r}"
+            raise InputError(msg)
+        if backend == "cholmod" and _cholmod() is None:
+            msg = "the 'cholmod' backend needs CVXOPT; install it with: pip install 'morpho[cholmod]'"
+            raise InputError(msg)
+        self.backend = ("cholmod" if _cholmod() is not None else "superlu") if backend == "auto" else backend
+        self.n_nodes = int(n_nodes)
+        self._a, self._b, _ = _validated(self.n_nodes, first, second, None, np.zeros(np.size(first)))
+        self._src = _as_mask(source, self.n_nodes, "source")
+        self._drn = _as_mask(drain, self.n_nodes, "drain")
+        if not self._src.any() or not self._drn.any():
+            msg = "both electrodes need at least one node"
+            raise InputError(msg)
+        if (self._src & self._drn).any():
+            n_both = int((self._src & self._drn).sum())
+            msg = f"{n_both} node(s) are in both electrodes; the electrodes must be disjoint"
+            raise InputError(msg)
+        self._topology: _Topology | None = None
+
+    @property
+    def n_edges(self) -> int:
+        return int(self._a.size)
+
+    def _prepare(self, conducting: np.ndarray) -> _Topology:
+        a, b, src, drn, n_nodes = self._a, self._b, self._src, self._drn, self.n_nodes
+        # Nodes of the components that touch both electrodes (electrode nodes are joined through
+        # their bus bar: a component touching S is held at V wherever it touches it).
+        ca, cb = a[conducting], b[conducting]
+        comp = _components(n_nodes, ca, cb)
+        both = np.intersect1d(np.unique(comp[src]), np.unique(comp[drn]))
+        if both.size == 0:
+            msg = "no path of conducting junctions joins the two electrodes (the network does not percolate)"
+            raise NotPercolatingError(msg)
+        keep = np.isin(comp, both)
+        net_edges = np.flatnonzero(conducting)[keep[ca]]  # both ends share a component
+        kept_ids = np.flatnonzero(keep)
+        index = np.full(n_nodes, -1, dtype=np.int64)
+        index[kept_ids] = np.arange(kept_ids.size)
+        ia, ib = index[a[net_edges]], index[b[net_edges]]
+        is_src, is_drn = src[kept_ids], drn[kept_ids]
+        free = ~(is_src | is_drn)
+        free_index = np.full(kept_ids.size, -1, dtype=np.int64)
+        free_index[free] = np.arange(int(free.sum()))
+        fa, fb = free_index[ia], free_index[ib]
+        # Contributions to tril(L_FF): +g on the diagonal of each free end, -g off the diagonal
+        # of each free-free edge.
+        e = np.arange(net_edges.size)
+        rows = [fa[fa >= 0], fb[fb >= 0]]
+        cols = [fa[fa >= 0], fb[fb >= 0]]
+        which = [e[fa >= 0], e[fb >= 0]]
+        sign = [np.ones(int((fa >= 0).sum())), np.ones(int((fb >= 0).sum()))]
+        ff = (fa >= 0) & (fb >= 0)
+        rows.append(np.maximum(fa[ff], fb[ff]))
+        cols.append(np.minimum(fa[ff], fb[ff]))
+        which.append(e[ff])
+        sign.append(-np.ones(int(ff.sum())))
+        rows, cols, which, sign = (np.concatenate(x) for x in (rows, cols, which, sign))
+        m = int(free.sum())
+        # The CSC slot of every contribution: build the pattern once with contribution numbers.
+        pattern = sp.csc_matrix((np.ones(rows.size), (rows, cols)), shape=(m, m))
+        pattern.sum_duplicates()
+        pattern.sort_indices()
+        key = cols * max(m, 1) + rows
+        slot_keys = np.repeat(np.arange(m, dtype=np.int64), np.diff(pattern.indptr)) * max(m, 1) + pattern.indices
+        slots = np.searchsorted(slot_keys, key)
+        factor = _SPDFactor(pattern, self.backend) if m else None
+        pair = np.minimum(ia, ib) * np.int64(kept_ids.size) + np.maximum(ia, ib)
+        parallel = bool(np.unique(pair).size < pair.size)
+        return _Topology(conducting, net_edges, kept_ids, ia, ib, is_src, is_drn, free, free_index, slots, sign,
+                         which, pattern, factor, parallel)
+
+    def solve(self, *, conductance_S: np.ndarray | None = None, ln_conductance: np.ndarray | None = None,
+              voltage_V: float = 1.0) -> KirchhoffResult:
+        """Solve with these edge conductances (exactly one of `conductance_S`, `ln_conductance`).
+
+        See :func:`solve_network` for the arguments and the result.
+        """
+        if not (np.isfinite(voltage_V) and voltage_V != 0):
+            msg = f"voltage_V must be finite and non-zero, got {voltage_V!r}"
+            raise InputError(msg)
+        a, b, ln_g = _validated(self.n_nodes, self._a, self._b, conductance_S, ln_conductance)
+        conducting = np.isfinite(ln_g) & (a != b)
+        top = self._topology
+        if top is None or not np.array_equal(top.conducting, conducting):
+            top = self._topology = self._prepare(conducting)
+        ln_net = ln_g[top.net_edges]
+        ln_star = _bottleneck(top.kept_ids.size, top.ia, top.ib, ln_net, top.is_src, top.is_drn,
+                              dedupe=top.parallel_edges)
+        offset = ln_net - ln_star
+        n_clipped = int(np.count_nonzero(np.abs(offset) > CLIP_LN))
+        g = np.exp(np.clip(offset, -CLIP_LN, CLIP_LN))
+
+        volts = np.zeros(top.kept_ids.size)
+        volts[top.is_src] = voltage_V
+        if top.factor is not None:
+            lower = top.lower_pattern.copy()
+            lower.data = np.bincount(top.slots, weights=g[top.contribution_edge] * top.weights_sign,
+                                     minlength=lower.nnz)
+            # right-hand side: g V_fixed of every edge from a free node to an electrode node
+            fa, fb = top.free_index[top.ia], top.free_index[top.ib]
+            rhs = np.zeros(int(top.free.sum()))
+            to_fixed_a = (fa >= 0) & (fb < 0)
+            to_fixed_b = (fb >= 0) & (fa < 0)
+            np.add.at(rhs, fa[to_fixed_a], g[to_fixed_a] * volts[top.ib[to_fixed_a]])
+            np.add.at(rhs, fb[to_fixed_b], g[to_fixed_b] * volts[top.ia[to_fixed_b]])
+            diag = lower.diagonal()
+
+            def l_ff(x: np.ndarray) -> np.ndarray:
+                return lower @ x + lower.T @ x - diag * x
+
+            top.factor.factor(lower)
+            sol = top.factor.solve(rhs)
+            # Iterative refinement: with conductances spread over e^36 the first solve can leave a
+            # Kirchhoff residual of ~1e-6 of the current; each correction step (reusing the
+            # factorisation) gains a few digits until round-off.  Stop at REFINE_TOL of the
+            # current, or when a step no longer helps, or after REFINE_STEPS steps.
+            res = rhs - l_ff(sol)
+            norm = float(np.abs(res).max())
+            scale_rhs = float(np.abs(rhs).sum()) or 1.0
+            for _ in range(REFINE_STEPS):
+                if norm <= REFINE_TOL * scale_rhs:
+                    break
+                trial = sol + top.factor.solve(res)
+                res_trial = rhs - l_ff(trial)
+                norm_trial = float(np.abs(res_trial).max())
+                if norm_trial >= norm:
+                    break
+                sol, res, norm = trial, res_trial, norm_trial
+            volts[top.free] = sol
+        edge_rel = g * (volts[top.ia] - volts[top.ib])
+        n = top.kept_ids.size
+        net = np.bincount(top.ia, weights=edge_rel, minlength=n) - np.bincount(top.ib, weights=edge_rel, minlength=n)
+        current_rel = float(net[top.is_src].sum())
+        residual_rel = float(np.abs(net[top.free]).max()) if top.free.any() else 0.0
+
+        scale = float(np.exp(ln_star)) if ln_star > -700 else 0.0  # conductance unit of the relative solve
+        g_rel = current_rel / voltage_V
+        ln_conductance_total = float(np.log(g_rel)) + ln_star if g_rel > 0 else float("-inf")
+        conductance = float(np.exp(ln_conductance_total)) if ln_conductance_total > -745 else 0.0
+        potentials = np.full(self.n_nodes, np.nan)
+        potentials[top.kept_ids] = volts
+        edge_currents = np.zeros(a.size)
+        edge_currents[top.net_edges] = edge_rel * scale
+        return KirchhoffResult(
+            conductance_S=conductance,
+            ln_conductance=ln_conductance_total,
+            resistance_ohm=1.0 / conductance if conductance > 0 else float("inf"),
+            current_A=current_rel * scale,
+            potentials_V=potentials,
+            edge_currents_A=edge_currents,
+            kirchhoff_residual_A=residual_rel * scale,
+            n_nodes_spanning=int(n),
+            n_nodes_excluded=int(self.n_nodes - n),
+            ln_bottleneck=ln_star,
+            n_edges_clipped=n_clipped,
+        )
 
 
 def solve_network(
@@ -234,95 +555,14 @@ def solve_network(
         Bad shapes, indices, conductances or electrodes.
     NotPercolatingError
         No path of conducting edges joins the electrodes.
+
+    Notes
+    -----
+    For many solves of one network (sweeps) use :class:`NetworkSolver`, which keeps the
+    topology and the symbolic factorisation.
     """
-    if not (isinstance(n_nodes, (int, np.integer)) and n_nodes >= 2):
-        msg = f"n_nodes must be an integer >= 2, got {n_nodes!r}"
-        raise InputError(msg)
-    if not (np.isfinite(voltage_V) and voltage_V != 0):
-        msg = f"voltage_V must be finite and non-zero, got {voltage_V!r}"
-        raise InputError(msg)
-    a, b, ln_g = _validated(int(n_nodes), first, second, conductance_S, ln_conductance)
-    src = _as_mask(source, n_nodes, "source")
-    drn = _as_mask(drain, n_nodes, "drain")
-    if not src.any() or not drn.any():
-        msg = "both electrodes need at least one node"
-        raise InputError(msg)
-    if (src & drn).any():
-        msg = f"{int((src & drn).sum())} node(s) are in both electrodes; the electrodes must be disjoint"
-        raise InputError(msg)
-
-    conducting = np.isfinite(ln_g) & (a != b)
-    # Nodes of the components that touch both electrodes (electrode nodes are joined through
-    # their bus bar: a component touching S is held at V wherever it touches it).
-    ca, cb = a[conducting], b[conducting]
-    comp = _components(n_nodes, ca, cb)
-    both = np.intersect1d(np.unique(comp[src]), np.unique(comp[drn]))
-    if both.size == 0:
-        msg = "no path of conducting junctions joins the two electrodes (the network does not percolate)"
-        raise NotPercolatingError(msg)
-    keep = np.isin(comp, both)
-    in_net = keep[ca]  # both ends are in the same component, so one end decides
-    ea, eb, ln_net = ca[in_net], cb[in_net], ln_g[conducting][in_net]
-    ln_star = bottleneck_ln_conductance(n_nodes, ea, eb, ln_net, src, drn)
-
-    rel = np.clip(ln_net - ln_star, -CLIP_LN, CLIP_LN)
-    n_clipped = int(np.count_nonzero(np.abs(ln_net - ln_star) > CLIP_LN))
-    g = np.exp(rel)
-
-    # Reindex the kept nodes and build the Laplacian.
-    index = np.full(n_nodes, -1, dtype=np.int64)
-    kept_ids = np.flatnonzero(keep)
-    index[kept_ids] = np.arange(kept_ids.size)
-    n = kept_ids.size
-    ia, ib = index[ea], index[eb]
-    lap = sp.coo_matrix(
-        (np.concatenate([g, g, -g, -g]), (np.concatenate([ia, ib, ia, ib]), np.concatenate([ia, ib, ib, ia]))),
-        shape=(n, n),
-    ).tocsr()
-    fixed = np.zeros(n, dtype=np.float64)
-    is_src, is_drn = src[kept_ids], drn[kept_ids]
-    fixed[is_src] = voltage_V
-    free = ~(is_src | is_drn)
-    volts = fixed.copy()
-    if free.any():
-        l_ff = lap[free][:, free].tocsc()
-        rhs = -(lap[free][:, ~free] @ fixed[~free])
-        # The reduced Laplacian is symmetric positive definite: minimum-degree order on A + A^T
-        # and no pivoting (SuperLU's symmetric mode), twice as fast as its default COLAMD order
-        # (10^6 grains of a random planar network: 25 s against 50 s).
-        factor = splu(l_ff, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0, options={"SymmetricMode": True})
-        sol = factor.solve(rhs)
-        # Iterative refinement: with conductances spread over e^36 the first solve can leave a
-        # Kirchhoff residual of ~1e-7 of the current; two correction steps bring it to round-off.
-        for _ in range(REFINE_STEPS):
-            sol += factor.solve(rhs - l_ff @ sol)
-        volts[free] = sol
-    net = lap @ volts  # net current out of each node (relative units)
-    current_rel = float(net[is_src].sum())
-    residual_rel = float(np.abs(net[free]).max()) if free.any() else 0.0
-
-    scale = float(np.exp(ln_star)) if ln_star > -700 else 0.0  # conductance unit of the relative solve
-    g_rel = current_rel / voltage_V
-    ln_conductance_total = float(np.log(g_rel)) + ln_star if g_rel > 0 else float("-inf")
-    conductance = float(np.exp(ln_conductance_total)) if ln_conductance_total > -745 else 0.0
-    potentials = np.full(n_nodes, np.nan)
-    potentials[kept_ids] = volts
-    edge_currents = np.zeros(a.size)
-    conducting_idx = np.flatnonzero(conducting)[in_net]
-    edge_currents[conducting_idx] = g * (volts[ia] - volts[ib]) * scale
-    return KirchhoffResult(
-        conductance_S=conductance,
-        ln_conductance=ln_conductance_total,
-        resistance_ohm=1.0 / conductance if conductance > 0 else float("inf"),
-        current_A=current_rel * scale,
-        potentials_V=potentials,
-        edge_currents_A=edge_currents,
-        kirchhoff_residual_A=residual_rel * scale,
-        n_nodes_spanning=int(n),
-        n_nodes_excluded=int(n_nodes - n),
-        ln_bottleneck=ln_star,
-        n_edges_clipped=n_clipped,
-    )
+    return NetworkSolver(n_nodes, first, second, source=source, drain=drain).solve(
+        conductance_S=conductance_S, ln_conductance=ln_conductance, voltage_V=voltage_V)
 
 
 @dataclass(frozen=True)
@@ -481,3 +721,165 @@ def solve_grain_network(
         conductance_S=conductance_S, ln_conductance=ln_conductance,
     )
     return result, electrodes.sheet_resistance_ohm_per_sq(result.resistance_ohm)
+
+
+def red_bonds(n_nodes: int, first: np.ndarray, second: np.ndarray, ln_conductance: np.ndarray,
+              source: np.ndarray, drain: np.ndarray) -> np.ndarray:
+    """Singly connected ("red") bonds of the critical spanning cluster (PHYSICS.md 4.3).
+
+    The critical cluster is made of the edges with ln g >= ln g* (the bottleneck conductance):
+    the strongest set of edges that still joins the electrodes.  A red bond is an edge of it
+    whose removal alone disconnects the source from the drain; every current path crosses it.
+    They are the bridges of the cluster (with the electrodes as bus bars) that lie on the
+    bridge tree's path from source to drain (networkx's bridge finder, linear time).  The
+    bottleneck edge itself is always one.
+
+    Returns
+    -------
+    ndarray of int64
+        Indices of the red edges into `first`/`second`, sorted.  Empty if the electrodes are
+        not joined.
+    """
+    import networkx as nx  # networkx is needed here only
+
+    a, b = np.asarray(first, dtype=np.int64).ravel(), np.asarray(second, dtype=np.int64).ravel()
+    ln_g = np.asarray(ln_conductance, dtype=np.float64).ravel()
+    src, drn = _as_mask(source, n_nodes, "source"), _as_mask(drain, n_nodes, "drain")
+    star = _bottleneck(int(n_nodes), a, b, ln_g, src, drn)
+    if not np.isfinite(star):
+        return np.zeros(0, dtype=np.int64)
+    critical = np.flatnonzero((ln_g >= star) & (a != b))
+    s_star, d_star = n_nodes, n_nodes + 1
+    graph = nx.MultiGraph()
+    graph.add_edges_from((int(a[k]), int(b[k]), int(k)) for k in critical)
+    graph.add_edges_from((s_star, int(i), -1) for i in np.flatnonzero(src))
+    graph.add_edges_from((d_star, int(i), -1) for i in np.flatnonzero(drn))
+    component = nx.node_connected_component(graph, s_star)
+    graph = graph.subgraph(component).copy()
+    # Bridges of a multigraph: an edge with a parallel twin is never a bridge; networkx's
+    # bridges() works on simple graphs, so count the parallel edges first.
+    simple = nx.Graph(graph)
+    multiplicity = {}
+    for u, v, key in graph.edges(keys=True):
+        pair = (min(u, v), max(u, v))
+        multiplicity.setdefault(pair, []).append(key)
+    bridges = [(u, v) for u, v in nx.bridges(simple) if len(multiplicity[(min(u, v), max(u, v))]) == 1]
+    simple.remove_edges_from(bridges)
+    block = {node: i for i, comp in enumerate(nx.connected_components(simple)) for node in comp}
+    tree = nx.Graph()
+    tree.add_edges_from((block[u], block[v], {"edge": multiplicity[(min(u, v), max(u, v))][0]}) for u, v in bridges)
+    if block[s_star] == block[d_star]:
+        return np.zeros(0, dtype=np.int64)
+    path = nx.shortest_path(tree, block[s_star], block[d_star])
+    red = [tree.edges[p, q]["edge"] for p, q in itertools.pairwise(path)]
+    return np.asarray(sorted(k for k in red if k >= 0), dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class DualityCheck:
+    """Result of :func:`check_duality`.
+
+    Attributes
+    ----------
+    ln_conductance, ln_dual_conductance : float
+        ln G of the network between its electrodes and ln G_dual of the dual network between
+        the two faces beside the electrodes (conductances in S and 1/S; the product is
+        dimensionless once each dual bond carries 1/g in units of 1 S^2 / g).
+    product : float
+        ``G * G_dual``; 1 exactly for a planar network (Keller-Dykhne duality).
+    n_faces : int
+        Nodes of the dual network.
+    """
+
+    ln_conductance: float
+    ln_dual_conductance: float
+    product: float
+    n_faces: int
+
+
+def check_duality(n_nodes: int, first: np.ndarray, second: np.ndarray, *, source: np.ndarray,
+                  drain: np.ndarray, conductance_S: np.ndarray | None = None,
+                  ln_conductance: np.ndarray | None = None) -> DualityCheck:
+    """Build the planar dual of a network and check ``G * G_dual = 1`` (PHYSICS.md 4.5).
+
+    Each electrode is contracted into one node (it is a perfect conductor; its nodes should be
+    joined among themselves, as a band of grains along a border is), and one outer edge joins
+    the two.  A planar
+    embedding of that graph (networkx) gives its faces; every network edge of conductance g
+    becomes a dual bond of conductance 1/g (in siemens, i.e. 1 S^2 / g) between the faces on its
+    two sides; the two faces beside the
+    outer edge are the dual's terminals.  Then ``G(network) * G(dual) = 1`` for every set of
+    conductances (Keller 1964, Dykhne 1971; the paper's G_x^D = 1/G_y).  Parallel edges are
+    merged first (their conductances add).  Both solves clip ln g at +-18 around their
+    bottlenecks (PHYSICS.md 4.1), which is exact to ~N e^-18 relative.
+
+    Raises
+    ------
+    InputError
+        The network with its contracted electrodes is not planar (junctions cross, or an
+        electrode's nodes lie apart), or bad input.
+    NotPercolatingError
+        The network does not join its electrodes.
+    """
+    import networkx as nx  # networkx is needed here only
+
+    a, b, ln_g = _validated(int(n_nodes), first, second, conductance_S, ln_conductance)
+    src, drn = _as_mask(source, n_nodes, "source"), _as_mask(drain, n_nodes, "drain")
+    if (src & drn).any() or not src.any() or not drn.any():
+        msg = "the electrodes must be disjoint and not empty"
+        raise InputError(msg)
+    # Contract each electrode into one node (it is a perfect conductor), then merge parallel
+    # edges: their conductances add.
+    s_star, d_star = int(n_nodes), int(n_nodes) + 1
+    merged = np.arange(n_nodes + 2, dtype=np.int64)
+    merged[:n_nodes][src] = s_star
+    merged[:n_nodes][drn] = d_star
+    a, b = merged[a], merged[b]
+    keep = a != b
+    n_all = int(n_nodes) + 2
+    u, v, ln_g = np.minimum(a, b)[keep], np.maximum(a, b)[keep], ln_g[keep]
+    uniq, inverse = np.unique(u * np.int64(n_all) + v, return_inverse=True)
+    ln_merged = np.full(uniq.size, -np.inf)
+    np.logaddexp.at(ln_merged, inverse, ln_g)
+    u, v = uniq // n_all, uniq % n_all
+    primal = solve_network(n_all, u, v, source=[s_star], drain=[d_star], ln_conductance=ln_merged)
+
+    graph = nx.Graph()
+    graph.add_edges_from(zip(u.tolist(), v.tolist(), strict=True))
+    graph.add_edge(s_star, d_star)
+    # Only the component of the electrodes matters (other components carry no current and their
+    # dual bonds hang off one face).
+    graph = graph.subgraph(nx.node_connected_component(graph, s_star)).copy()
+    planar, embedding = nx.check_planarity(graph)
+    if not planar:
+        msg = ("the network with its contracted electrodes is not planar (junctions cross, or an electrode's "
+               "grains are not joined along its side); the dual check needs a planar network")
+        raise InputError(msg)
+    face_of: dict[tuple[int, int], int] = {}
+    n_faces = 0
+    for x, y in embedding.edges():
+        if (x, y) in face_of:
+            continue
+        cycle = embedding.traverse_face(x, y)
+        for p, q in zip(cycle, cycle[1:] + cycle[:1], strict=True):
+            face_of[(p, q)] = n_faces
+        n_faces += 1
+    in_graph = np.array([graph.has_edge(int(p), int(q)) for p, q in zip(u, v, strict=True)], dtype=bool)
+    fu = np.array([face_of[(int(p), int(q))] for p, q in zip(u[in_graph], v[in_graph], strict=True)], dtype=np.int64)
+    fv = np.array([face_of[(int(q), int(p))] for p, q in zip(u[in_graph], v[in_graph], strict=True)], dtype=np.int64)
+    ln_dual = -ln_merged[in_graph]
+    # An open edge (g = 0) is a short in the dual: merge its two faces.
+    short = np.isposinf(ln_dual)
+    faces = np.arange(n_faces)
+    if short.any():
+        comp = _components(n_faces, fu[short], fv[short])
+        faces = comp
+        n_faces = int(comp.max()) + 1
+    top, bottom = faces[face_of[(s_star, d_star)]], faces[face_of[(d_star, s_star)]]
+    if top == bottom:
+        msg = "the electrodes are shorted by open edges in the dual; the network does not conduct"
+        raise NotPercolatingError(msg)
+    dual = solve_network(int(n_faces), faces[fu[~short]], faces[fv[~short]], source=[top], drain=[bottom],
+                         ln_conductance=ln_dual[~short])
+    ln_product = primal.ln_conductance + dual.ln_conductance
+    return DualityCheck(primal.ln_conductance, dual.ln_conductance, float(np.exp(ln_product)), int(n_faces))

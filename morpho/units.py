@@ -12,7 +12,7 @@ import re
 
 from scipy import constants as _c
 
-from .errors import ConfigError
+from .errors import ConfigError, InputError
 
 __all__ = [
     "EPSILON_0_F_PER_M",
@@ -29,6 +29,7 @@ __all__ = [
     "format_length",
     "parse_field",
     "parse_length",
+    "parse_resistance",
 ]
 
 E_CHARGE_C: float = _c.e
@@ -172,3 +173,25 @@ def parse_field(text: str | float) -> float:
         msg = f"field {text!r} must be finite and >= 0"
         raise ConfigError(msg)
     return round(tesla, 15)
+
+
+_RESISTANCE = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(ohm|kohm|Mohm|MOhm|kOhm|Ohm|Ω|kΩ|MΩ)?\s*$")
+_RESISTANCE_SCALE = {"ohm": 1.0, "kohm": 1e3, "mohm": 1e6, "ω": 1.0, "kω": 1e3, "mω": 1e6}
+
+
+def parse_resistance(text: str | float) -> float:
+    """Parse a resistance (``"6500"``, ``"6.5kOhm"``, ``"1MOhm"``, ``"300 ohm"``) into ohms (> 0).
+
+    >>> parse_resistance("6.5kOhm")
+    6500.0
+    """
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        value = float(text)
+    else:
+        match = _RESISTANCE.match(str(text))
+        value = float("nan") if match is None else float(match.group(1)) * _RESISTANCE_SCALE[
+            (match.group(2) or "ohm").lower()]
+    if not (math.isfinite(value) and value > 0):
+        msg = f"cannot read a resistance from {text!r}; write e.g. 6500, 6.5kOhm or 1MOhm (> 0)"
+        raise InputError(msg)
+    return value

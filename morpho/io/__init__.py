@@ -33,14 +33,17 @@ conservative: it returns 0 unless the bottom rows look unmistakably like a rende
 Every decision is recorded in :attr:`Micrograph.notes`.
 """
 
+from ._analysis import AnalysisTables, read_analysis_folder
 from ._databar import detect_databar_rows
 from ._micrograph import Micrograph, micrograph_info, read_micrograph
 from ._vendors import VENDORS
 
 __all__ = [
     "VENDORS",
+    "AnalysisTables",
     "Micrograph",
     "detect_databar_rows",
     "micrograph_info",
+    "read_analysis_folder",
     "read_micrograph",
 ]
