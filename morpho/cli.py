@@ -349,6 +349,9 @@ def _cmd_transport(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .units import parse_field, parse_resistance
 
     folder = Path(args.folder)
+    if not folder.is_dir():
+        msg = f"{folder}: no such analysis folder; run 'morpho analyze IMAGE -o OUT' and give OUT/<stem>"
+        raise InputError(msg)
     target = Path(args.out) if args.out else folder / "transport"
     check_writable(target, overwrite=args.overwrite)
     settings: dict[str, object] = {}

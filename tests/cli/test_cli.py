@@ -318,3 +318,82 @@ def test_fit_bad_tables_exit_2_naming_the_problem(tmp_path, capsys, content, nee
 def test_fit_missing_table_exits_2(tmp_path, capsys):
     assert main(["fit", str(tmp_path / "none.csv")]) == 2
     assert "no such file" in _one_error_line(capsys)
+
+
+# --- morpho transport ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def analysed(sem_tif, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("analysed")
+    assert main(["analyze", str(sem_tif), "-o", str(out), "--no-report", "-q"]) == 0
+    return out / sem_tif.stem
+
+
+def test_transport_sweep_writes_csv_json_and_figure(analysed, tmp_path, capsys):
+    out = tmp_path / "tr"
+    argv = ["transport", str(analysed), "--temperature", "0.1:1:6", "--field", "0,300Oe", "-o", str(out)]
+    assert main(argv) == 0
+    table = pd.read_csv(out / "transport.csv")
+    assert list(table.columns[:4]) == ["temperature_K", "field_T", "resistance_ohm", "sheet_resistance_ohm_per_sq"]
+    assert len(table) == 12
+    assert sorted(table["field_T"].unique()) == [0.0, pytest.approx(0.03)]
+    content = json.loads((out / "transport.json").read_text())
+    for key in ("resistance_ohm", "sheet_resistance_ohm_per_sq", "n_grains_spanning", "kirchhoff_residual_A",
+                "bottleneck", "red_bonds", "duality", "electrodes", "config"):
+        assert key in content, key
+    assert content["electrodes"]["from"] == "labels.tif"
+    assert content["duality"]["product"] == pytest.approx(1.0, abs=1e-5)
+    assert (out / "rho_t.png").stat().st_size > 1000 and (out / "rho_t.pdf").is_file()
+    assert "red bond" in capsys.readouterr().out
+    # existing results are not overwritten
+    assert main(argv) == 2
+    assert "--overwrite" in _one_error_line(capsys)
+    # and the table goes straight back into morpho fit
+    assert main(["fit", str(out / "transport.csv"), "-q"]) == 0
+
+
+def test_transport_conductance_column_from_the_users_model(analysed, tmp_path):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    grains = pd.read_csv(analysed / "grains.csv")[["grain_id", "x_m", "y_m"]]  # nothing else is needed
+    junctions = pd.read_csv(analysed / "junctions.csv")[["grain_a", "grain_b"]]
+    junctions["g_S"] = 1e-6
+    grains.to_csv(folder / "grains.csv", index=False)
+    junctions.to_csv(folder / "junctions.csv", index=False)
+    assert main(["transport", str(folder), "--conductance-column", "g_S", "-q"]) == 0
+    content = json.loads((folder / "transport" / "transport.json").read_text())
+    assert content["mode"] == "conductance_column"
+    assert content["electrodes"]["from"].startswith("grain centres")
+    assert content["resistance_ohm"] > 0 and content["n_grains_spanning"] >= 2
+    assert content["kirchhoff_residual_A"] < 1e-12 * content["resistance_ohm"] ** -1 * 1e3
+    assert not (folder / "transport" / "transport.csv").exists()
+
+
+@pytest.mark.parametrize(("mutate", "args", "needle"), [
+    (lambda j: j.drop(columns="resistance_ohm"), [], "no column 'resistance_ohm'"),
+    (lambda j: j.assign(g_S=-1.0), ["--conductance-column", "g_S"], "negative conductance"),
+    (lambda j: j.assign(g_S=float("nan")), ["--conductance-column", "g_S"], "NaN"),
+    (lambda j: j.assign(g_S="ten"), ["--conductance-column", "g_S"], "non-numeric"),
+    (lambda j: j.assign(g_S=0.0), ["--conductance-column", "g_S"], "does not percolate"),
+    (lambda j: j, ["--conductance-column", "nope"], "no column 'nope'"),
+    (lambda j: j, ["--temperature", "0:1:5"], "temperatures"),
+    (lambda j: j, ["--temperature", "abc"], "cannot read temperatures"),
+    (lambda j: j, ["--field", "300"], "no unit"),
+    (lambda j: j, ["--set", "gama_c=2"], "unknown config key transport.gama_c"),
+    (lambda j: j, ["--normal-sheet-resistance", "-5"], "resistance"),
+])
+def test_transport_bad_input_exits_2_with_one_line(analysed, tmp_path, capsys, mutate, args, needle):
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    for name in ("grains.csv", "summary.json", "labels.tif"):
+        (folder / name).write_bytes((analysed / name).read_bytes())
+    mutate(pd.read_csv(analysed / "junctions.csv")).to_csv(folder / "junctions.csv", index=False)
+    assert main(["transport", str(folder), "--temperature", "0.5", *args] if "--temperature" not in args
+                else ["transport", str(folder), *args]) == 2
+    assert needle in _one_error_line(capsys)
+    assert not (folder / "transport").exists()
+
+
+def test_transport_missing_folder_exits_2(tmp_path, capsys):
+    assert main(["transport", str(tmp_path / "nothing")]) == 2
+    assert "no such analysis folder" in _one_error_line(capsys)

@@ -5,8 +5,12 @@ import pytest
 
 from morpho.errors import InputError, NotPercolatingError
 from morpho.transport import (
+    NetworkSolver,
+    bottleneck_ln_conductance,
+    check_duality,
     electrodes_from_labels,
     electrodes_from_table,
+    red_bonds,
     solve_grain_network,
     solve_network,
     spans,
@@ -273,3 +277,118 @@ def test_a_random_planar_network_satisfies_kirchhoff_to_round_off():
     inner = np.isfinite(res.potentials_V)
     assert (res.potentials_V[inner] >= -1e-12).all()
     assert (res.potentials_V[inner] <= 1 + 1e-12).all()  # maximum principle
+
+
+def _delaunay(n: int, seed: int, band: float = 0.03):
+    from scipy.spatial import Delaunay
+
+    rng = np.random.default_rng(seed)
+    pts = rng.random((n, 2))
+    tri = Delaunay(pts).simplices
+    e = np.unique(np.sort(np.vstack([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [0, 2]]]), axis=1), axis=0)
+    return pts, e[:, 0], e[:, 1], pts[:, 0] < band, pts[:, 0] > 1 - band, rng
+
+
+@pytest.mark.parametrize("backend", ["superlu", "cholmod"])
+def test_network_solver_reuses_its_factorisation_and_matches_a_fresh_solve(backend):
+    if backend == "cholmod":
+        pytest.importorskip("cvxopt")
+    pts, a, b, s, d, rng = _delaunay(2000, 5)
+    solver = NetworkSolver(2000, a, b, source=s, drain=d, backend=backend)
+    assert solver.backend == backend
+    energy = rng.uniform(0, 10, a.size)
+    # the same pattern, three sets of values spanning ever more decades; at T = 0.1 the clipped
+    # conductances fill the whole window e^(+-18), and two factorisations agree to ~1e-7 only
+    for t, tol in ((2.0, 1e-11), (0.5, 1e-9), (0.1, 1e-6)):
+        ln_g = np.log(1e-5) - energy / t
+        again = solver.solve(ln_conductance=ln_g)
+        fresh = solve_network(2000, a, b, source=s, drain=d, ln_conductance=ln_g)
+        assert again.ln_conductance == pytest.approx(fresh.ln_conductance, abs=tol)
+        assert again.kirchhoff_residual_A / again.current_A < 1e-6
+
+
+def test_backends_agree_to_round_off():
+    pytest.importorskip("cvxopt")
+    pts, a, b, s, d, rng = _delaunay(3000, 6)
+    g = 10.0 ** rng.uniform(-6, 0, a.size)
+    lu = NetworkSolver(3000, a, b, source=s, drain=d, backend="superlu").solve(conductance_S=g)
+    ch = NetworkSolver(3000, a, b, source=s, drain=d, backend="cholmod").solve(conductance_S=g)
+    assert ch.conductance_S == pytest.approx(lu.conductance_S, rel=1e-10)
+    np.testing.assert_allclose(ch.potentials_V, lu.potentials_V, atol=1e-10)
+
+
+def test_solver_rebuilds_its_topology_when_edges_open():
+    a, b, _, s, d = _lattice(6, 5)
+    solver = NetworkSolver(30, a, b, source=s, drain=d)
+    g = np.ones(a.size)
+    assert solver.solve(conductance_S=g).conductance_S == pytest.approx(5 / 5)
+    g_open = g.copy()
+    g_open[(a // 5 == 2) & (b // 5 == 3)] = 0.0  # cut every horizontal bond between columns 2 and 3
+    with pytest.raises(NotPercolatingError):
+        solver.solve(conductance_S=g_open)
+    g_open[(a == 12) & (b == 17)] = 1.0  # one bond back
+    assert solver.solve(conductance_S=g_open).conductance_S < 0.5
+
+
+def test_unknown_backend_is_an_input_error():
+    with pytest.raises(InputError, match="backend"):
+        NetworkSolver(3, [0, 1], [1, 2], source=[0], drain=[2], backend="pardiso")
+
+
+def test_bottleneck_is_exact_however_far_ln_g_spreads():
+    # A chain S-1-2-D in parallel with a weaker chain: ln g ~ 1e18, one float step there is 128.
+    a = np.array([0, 1, 2, 0, 4])
+    b = np.array([1, 2, 3, 4, 3])
+    ln_g = np.array([4e18, 3e18 + 1024.0, 5e18, 1e18, 2e18])
+    assert bottleneck_ln_conductance(5, a, b, ln_g, [0], [3]) == 3e18 + 1024.0
+
+
+def test_exact_duality_of_a_general_planar_network_v11():
+    # the lattice of V11 over 8 decades, without the explicit dual construction
+    rng = np.random.default_rng(11)
+    a, b, _, s, d = _lattice(40, 25)
+    check = check_duality(1000, a, b, source=s, drain=d, conductance_S=10.0 ** rng.uniform(-4, 4, a.size))
+    assert check.product == pytest.approx(1.0, abs=1e-9)
+    # a random planar (Delaunay) network with bands of grains as electrodes
+    pts, a, b, s, d, rng = _delaunay(1500, 12)
+    check = check_duality(1500, a, b, source=s, drain=d, conductance_S=10.0 ** rng.uniform(-3, 3, a.size))
+    assert check.product == pytest.approx(1.0, abs=1e-9)
+    assert check.ln_conductance != pytest.approx(0.0, abs=0.1)  # not trivially 1 * 1
+
+
+def test_duality_refuses_a_non_planar_network():
+    # K5 between the electrodes
+    a, b = np.triu_indices(5, 1)
+    a = np.concatenate([a + 1, [0, 6]])
+    b = np.concatenate([b + 1, [1, 5]])
+    with pytest.raises(InputError, match="not planar"):
+        check_duality(7, a, b, source=[0], drain=[6], conductance_S=np.ones(a.size))
+
+
+def test_red_bonds_are_the_bridges_every_current_path_crosses():
+    # S=0 -1- (1 -2- 2, and 1 -4- 2 through node 4) -2- 3=D, with a dead end 0-5
+    a = [0, 1, 1, 4, 2, 5]
+    b = [1, 2, 4, 2, 3, 0]
+    assert red_bonds(6, a, b, np.zeros(6), [0], [3]).tolist() == [0, 4]
+    # uniform lattice: no single bond carries all the current
+    la, lb, _, s, d = _lattice(8, 6)
+    assert red_bonds(48, la, lb, np.zeros(la.size), s, d).size == 0
+
+
+def test_red_bonds_of_a_random_network_cut_the_critical_cluster():
+    pts, a, b, s, d, rng = _delaunay(800, 3)
+    ln_g = rng.uniform(-10, 0, a.size)
+    red = red_bonds(800, a, b, ln_g, s, d)
+    star = bottleneck_ln_conductance(800, a, b, ln_g, s, d)
+    critical = ln_g >= star
+    assert red.size >= 1
+    assert np.argmin(np.where(critical, ln_g, np.inf)) in red  # the bottleneck bond is red
+    for k in red:
+        keep = critical.copy()
+        keep[k] = False
+        assert not spans(800, a[keep], b[keep], s, d)
+    others = np.flatnonzero(critical)[~np.isin(np.flatnonzero(critical), red)][:20]
+    for k in others:  # and no other bond of the critical cluster is
+        keep = critical.copy()
+        keep[k] = False
+        assert spans(800, a[keep], b[keep], s, d)
