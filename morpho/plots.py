@@ -727,8 +727,8 @@ def rho_t_figure(table: pd.DataFrame) -> Figure:
             ax.plot(part["temperature_K"], part["log10_sheet_resistance_ohm_per_sq"], "-o", ms=2.0, lw=1.0,
                     color=colour, label=f"{field * 1e4:g} Oe")
         ax.axhline(np.log10(R_Q_OHM), ls="--", lw=0.8, color="0.4")
-        ax.text(table["temperature_K"].min(), np.log10(R_Q_OHM),
-                r" $R_Q = h/4e^2$", va="bottom", ha="left", fontsize=6, color="0.3")
+        ax.text(table["temperature_K"].max(), np.log10(R_Q_OHM), r"$R_Q = h/4e^2$ ", va="bottom", ha="right",
+                fontsize=6, color="0.3")
         ax.set_xscale("log")
         ax.set_xlabel("$T$ (K)")
         ax.set_ylabel(r"$\log_{10}\,\rho$ (Ω/□)")
