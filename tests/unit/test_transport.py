@@ -304,6 +304,8 @@ def test_network_solver_reuses_its_factorisation_and_matches_a_fresh_solve(backe
         again = solver.solve(ln_conductance=ln_g)
         fresh = solve_network(2000, a, b, source=s, drain=d, ln_conductance=ln_g)
         assert again.ln_conductance == pytest.approx(fresh.ln_conductance, abs=tol)
+        # the bottleneck carried over from the previous point is checked, never assumed
+        assert again.ln_bottleneck == bottleneck_ln_conductance(2000, a, b, ln_g, s, d)
         assert again.kirchhoff_residual_A / again.current_A < 1e-6
 
 
