@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from morpho.errors import InputError, NotPercolatingError
 from morpho.transport import (
@@ -394,3 +396,38 @@ def test_red_bonds_of_a_random_network_cut_the_critical_cluster():
         keep = critical.copy()
         keep[k] = False
         assert spans(800, a[keep], b[keep], s, d)
+
+
+# --- properties on random networks (hypothesis) -----------------------------------------------
+
+@st.composite
+def _networks(draw):
+    n = draw(st.integers(4, 30))
+    m = draw(st.integers(n, 4 * n))
+    a = np.array(draw(st.lists(st.integers(0, n - 1), min_size=m, max_size=m)))
+    b = np.array(draw(st.lists(st.integers(0, n - 1), min_size=m, max_size=m)))
+    ln_g = np.array(draw(st.lists(st.floats(-12, 12), min_size=m, max_size=m)))
+    return n, a, b, ln_g
+
+
+@settings(max_examples=150, deadline=None)
+@given(_networks())
+def test_solver_invariants_on_random_networks(net):
+    n, a, b, ln_g = net
+    s, d = [0], [n - 1]
+    if not spans(n, a[a != b], b[a != b], s, d):
+        with pytest.raises(NotPercolatingError):
+            solve_network(n, a, b, source=s, drain=d, ln_conductance=ln_g)
+        return
+    res = solve_network(n, a, b, source=s, drain=d, ln_conductance=ln_g)
+    swapped = solve_network(n, a, b, source=d, drain=s, ln_conductance=ln_g)
+    scaled = solve_network(n, a, b, source=s, drain=d, ln_conductance=ln_g + 3.0)
+    assert swapped.ln_conductance == pytest.approx(res.ln_conductance, abs=1e-9)  # reciprocity
+    assert scaled.ln_conductance == pytest.approx(res.ln_conductance + 3.0, abs=1e-9)  # homogeneity
+    # bounded by the cut around the source and by the bottleneck path
+    loops = a == b
+    at_source = ~loops & ((a == 0) | (b == 0))
+    assert res.ln_conductance <= np.logaddexp.reduce(ln_g[at_source]) + 1e-9
+    assert res.ln_conductance >= res.ln_bottleneck - np.log(n) - 1e-9
+    assert res.kirchhoff_residual_A <= 1e-9 * abs(res.current_A)
+    assert np.nanmin(res.potentials_V) >= -1e-9 and np.nanmax(res.potentials_V) <= 1 + 1e-9  # maximum principle
