@@ -78,9 +78,11 @@ class KirchhoffResult:
     edge_currents_A : ndarray of float64, shape (n_edges,)
         Current from ``first`` to ``second`` of each edge (0 for edges of excluded nodes).
     kirchhoff_residual_A : float
-        Largest net current at a free node (Kirchhoff's current law).  Round-off only, which
-        relative to `current_A` is ~1e-16 x the spread of the (clipped) conductances: up to
-        ~1e-8 when they span the whole clipping window e^(+-18).
+        Largest net current at a free node (Kirchhoff's current law).  Round-off only: a few
+        ulps of the largest (clipped) conductance times the voltage; relative to `current_A`
+        ~1e-15 when the conductances lie within a few decades, up to ~1e-7 when they fill the
+        whole clipping window e^(+-18).  The conductance itself comes from the dissipated
+        power (Thomson's principle), where such round-off enters only to second order.
     n_nodes_spanning : int
         Nodes in the components that touch both electrodes.
     n_nodes_excluded : int
@@ -499,7 +501,12 @@ class NetworkSolver:
         edge_rel = g * (volts[top.ia] - volts[top.ib])
         n = top.kept_ids.size
         net = np.bincount(top.ia, weights=edge_rel, minlength=n) - np.bincount(top.ib, weights=edge_rel, minlength=n)
-        current_rel = float(net[top.is_src].sum())
+        # The conductance from the dissipated power, G = sum g dV^2 / V^2 (Thomson's principle), not
+        # from the current at the source: the power is stationary at the solution, so round-off
+        # in the potentials enters it only to second order, whereas the current through a very
+        # strong edge at an electrode, g (V_s - V_i), carries g times the round-off of V_i (a
+        # dead end hanging off the source with g = e^18 g* would add ~1e-9 relative).
+        current_rel = float(np.dot(g, (volts[top.ia] - volts[top.ib]) ** 2)) / voltage_V
         residual_rel = float(np.abs(net[top.free]).max()) if top.free.any() else 0.0
 
         scale = float(np.exp(ln_star)) if ln_star > -700 else 0.0  # conductance unit of the relative solve

@@ -175,7 +175,8 @@ def parse_field(text: str | float) -> float:
     return round(tesla, 15)
 
 
-_RESISTANCE = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(ohm|kohm|Mohm|MOhm|kOhm|Ohm|Ω|kΩ|MΩ)?\s*$")
+_RESISTANCE = re.compile(
+    r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(ohm|kohm|Mohm|MOhm|kOhm|Ohm|Ω|kΩ|MΩ)?\s*$")
 _RESISTANCE_SCALE = {"ohm": 1.0, "kohm": 1e3, "mohm": 1e6, "ω": 1.0, "kω": 1e3, "mω": 1e6}
 
 

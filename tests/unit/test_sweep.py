@@ -112,7 +112,7 @@ def test_config_is_validated_and_names_the_key():
         TransportConfig(edge_model="quantum")
     with pytest.raises(ConfigError, match="gamma_c"):
         TransportConfig(gamma_c=-1)
-    with pytest.raises(ConfigError, match="unknown config key transport.gama_c"):
+    with pytest.raises(ConfigError, match=r"unknown config key transport\.gama_c"):
         TransportConfig.from_dict({"gama_c": 1})
     with pytest.raises(InputError, match="temperature"):
         edge_ln_conductance(0.0, 0.0, _pair(1e4, 1.0, 0.5), CFG)
@@ -177,10 +177,12 @@ def test_field_drives_the_network_from_superconducting_to_insulating():
     j = tables.junctions
     j["resistance_ohm"] = 2000.0  # E_J(0) ~ 9.7 K >> E_C: every junction a phase edge at zero field
     cfg = TransportConfig(coherence_length_m=100e-9)
-    content, table = run_transport(tables, cfg, temperatures_K=[0.1, 0.2], fields_T=[0.0, 1.0])
+    content, _ = run_transport(tables, cfg, temperatures_K=[0.1, 0.2], fields_T=[0.0, 1.0])
     zero, high = content["fields"]
-    assert zero["phase_edges_span_at_lowest_T"] and zero["apparent_activation_energy_K"] < 0  # R falls on cooling
-    assert high["n_phase_edges_at_lowest_T"] == 0 and high["apparent_activation_energy_K"] > 0  # R rises
+    assert zero["phase_edges_span_at_lowest_T"]
+    assert zero["apparent_activation_energy_K"] < 0  # R falls on cooling
+    assert high["n_phase_edges_at_lowest_T"] == 0
+    assert high["apparent_activation_energy_K"] > 0  # R rises on cooling
 
 
 def test_calibration_hits_the_normal_sheet_resistance_v21():
