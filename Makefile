@@ -20,7 +20,9 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 demo: $(VENV)/.installed
 	$(BIN)/morpho analyze $(DEMO) -o outputs --overwrite
-	@echo "results in outputs/$(basename $(notdir $(DEMO)))/ (open report.html)"
+	$(BIN)/morpho transport outputs/$(basename $(notdir $(DEMO))) --temperature 0.05:2:60 \
+		--field 0,200Oe,300Oe,400Oe,1000Oe --normal-sheet-resistance 2kOhm --a-qf 0.05 --b-qf 0.01 --overwrite
+	@echo "results in outputs/$(basename $(notdir $(DEMO)))/ (open report.html; transport/ holds rho(T, H))"
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
