@@ -407,30 +407,34 @@ class NetworkSolver:
         free_index = np.full(kept_ids.size, -1, dtype=np.int64)
         free_index[free] = np.arange(int(free.sum()))
         fa, fb = free_index[ia], free_index[ib]
-        # Contributions to tril(L_FF): +g on the diagonal of each free end, -g off the diagonal
-        # of each free-free edge.
-        e = np.arange(net_edges.size)
-        rows = [fa[fa >= 0], fb[fb >= 0]]
-        cols = [fa[fa >= 0], fb[fb >= 0]]
-        which = [e[fa >= 0], e[fb >= 0]]
-        sign = [np.ones(int((fa >= 0).sum())), np.ones(int((fb >= 0).sum()))]
-        ff = (fa >= 0) & (fb >= 0)
-        rows.append(np.maximum(fa[ff], fb[ff]))
-        cols.append(np.minimum(fa[ff], fb[ff]))
-        which.append(e[ff])
-        sign.append(-np.ones(int(ff.sum())))
-        rows, cols, which, sign = (np.concatenate(x) for x in (rows, cols, which, sign))
         m = int(free.sum())
-        # The CSC slot of every contribution: build the pattern once with contribution numbers.
-        pattern = sp.csc_matrix((np.ones(rows.size), (rows, cols)), shape=(m, m))
-        pattern.sum_duplicates()
-        pattern.sort_indices()
-        key = cols * max(m, 1) + rows
-        slot_keys = np.repeat(np.arange(m, dtype=np.int64), np.diff(pattern.indptr)) * max(m, 1) + pattern.indices
-        slots = np.searchsorted(slot_keys, key)
+        # Pattern of tril(L_FF) in CSC order and the data slot of every contribution (+g on the
+        # diagonal of each free end, -g off the diagonal of each free-free edge), with one sort of
+        # the off-diagonal keys: column c holds its diagonal first, then its off-diagonal rows in
+        # increasing order, so the j-th distinct off-diagonal entry (sorted by column, then row)
+        # of column c sits at j + c + 1.
+        e = np.arange(net_edges.size)
+        ff = (fa >= 0) & (fb >= 0)
+        col_ff, row_ff = np.minimum(fa[ff], fb[ff]), np.maximum(fa[ff], fb[ff])
+        keys, inverse = np.unique(col_ff * np.int64(max(m, 1)) + row_ff, return_inverse=True)
+        key_col = keys // max(m, 1)
+        off_pos = np.arange(keys.size) + key_col + 1
+        indptr = np.zeros(m + 1, dtype=np.int64)
+        indptr[1:] = np.cumsum(1 + np.bincount(key_col, minlength=m))
+        indices = np.empty(m + keys.size, dtype=np.int64)
+        indices[indptr[:-1]] = np.arange(m)
+        indices[off_pos] = keys % max(m, 1)
+        pattern = sp.csc_matrix((np.ones(indices.size), indices, indptr), shape=(m, m))
+        end_a, end_b = fa >= 0, fb >= 0
+        slots = np.concatenate([indptr[fa[end_a]], indptr[fb[end_b]], off_pos[inverse]])
+        which = np.concatenate([e[end_a], e[end_b], e[ff]])
+        sign = np.concatenate([np.ones(int(end_a.sum()) + int(end_b.sum())), -np.ones(int(ff.sum()))])
         factor = _SPDFactor(pattern, self.backend) if m else None
-        pair = np.minimum(ia, ib) * np.int64(kept_ids.size) + np.maximum(ia, ib)
-        parallel = bool(np.unique(pair).size < pair.size)
+        # Parallel edges (the spanning tree of the bottleneck search would add them up): among the
+        # free-free edges they share a key; the few edges at the electrodes are checked apart.
+        other = ~ff
+        pair = np.minimum(ia[other], ib[other]) * np.int64(kept_ids.size) + np.maximum(ia[other], ib[other])
+        parallel = bool(keys.size < int(ff.sum()) or np.unique(pair).size < pair.size)
         return _Topology(conducting, net_edges, kept_ids, ia, ib, is_src, is_drn, free, free_index, slots, sign,
                          which, pattern, factor, parallel)
 
