@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO   := images/inox_demo.tif
 
-.PHONY: demo test bench bench-accuracy images clean
+.PHONY: demo test bench bench-accuracy bench-transport images clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,13 +27,19 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 
-bench: bench-accuracy
+bench: bench-accuracy bench-transport
 
 # Installs the peer tools (Debian apt + PyPI, idempotent; a peer that fails is skipped with a
 # note), then runs morpho and the peers on the same images.  BENCH_ARGS=--quick for a smoke run.
 bench-accuracy: $(VENV)/.installed-test
 	bash bench/peers/install.sh $(BIN)/python
 	$(BIN)/python bench/accuracy.py $(BENCH_ARGS)
+
+# morpho's Kirchhoff solver against SciPy spsolve and OpenPNM on random Delaunay grain graphs
+# (10^5 and 10^6 grains, a 100-temperature sweep).  OpenPNM is installed from PyPI into its own
+# venv, bench/.venv-openpnm, by the script itself.  BENCH_ARGS=--quick for a smoke run (~6 min).
+bench-transport: $(VENV)/.installed-test
+	$(BIN)/python bench/transport.py $(BENCH_ARGS)
 
 # Regenerate the demo micrograph (committed; made by morpho itself).
 images: $(VENV)/.installed
