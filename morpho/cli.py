@@ -288,18 +288,12 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 
     from .export import check_writable, write_fit_results
     from .fit import FIELD_COLUMN, TEMPERATURE_COLUMN, fit_table
+    from .io import read_csv_table
 
     path = Path(args.table)
     target = Path(args.out) if args.out else path.with_name(f"{path.stem}_fit")
     check_writable(target, overwrite=args.overwrite)
-    if not path.is_file():
-        msg = f"{path}: no such file; give a CSV with columns temperature_K and sheet_resistance_ohm_per_sq"
-        raise InputError(msg)
-    try:
-        table = pd.read_csv(path)
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        msg = f"{path}: not a readable CSV table ({str(exc).splitlines()[0]})"
-        raise InputError(msg) from None
+    table = read_csv_table(path, hint="give a CSV with columns temperature_K and sheet_resistance_ohm_per_sq")
     content, fits = fit_table(table, model=args.model, loss=args.loss)
     quantity = content["quantity"]
     series = []

@@ -33,7 +33,7 @@ conservative: it returns 0 unless the bottom rows look unmistakably like a rende
 Every decision is recorded in :attr:`Micrograph.notes`.
 """
 
-from ._analysis import AnalysisTables, read_analysis_folder
+from ._analysis import AnalysisTables, read_analysis_folder, read_csv_table
 from ._databar import detect_databar_rows
 from ._micrograph import Micrograph, micrograph_info, read_micrograph
 from ._vendors import VENDORS
@@ -45,5 +45,6 @@ __all__ = [
     "detect_databar_rows",
     "micrograph_info",
     "read_analysis_folder",
+    "read_csv_table",
     "read_micrograph",
 ]

@@ -42,9 +42,14 @@ class AnalysisTables:
         return float(value) if isinstance(value, (int, float)) and value > 0 else None
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+_ANALYSIS_HINT = "point at a folder written by 'morpho analyze' (grains.csv and junctions.csv)"
+
+
+def read_csv_table(path: str | Path, *, hint: str = _ANALYSIS_HINT) -> pd.DataFrame:
+    """Read a CSV table; InputError with one line (missing file: `hint` says what to give)."""
+    path = Path(path)
     if not path.is_file():
-        msg = f"{path}: no such file; point at a folder written by 'morpho analyze' (grains.csv and junctions.csv)"
+        msg = f"{path}: no such file; {hint}"
         raise InputError(msg)
     try:
         frame = pd.read_csv(path)
@@ -66,8 +71,8 @@ def read_analysis_folder(folder: str | Path, *, with_labels: bool = True) -> Ana
     if not path.is_dir():
         msg = f"{path}: no such analysis folder; run 'morpho analyze IMAGE -o OUT' and give OUT/<stem>"
         raise InputError(msg)
-    grains = _read_csv(path / "grains.csv")
-    junctions = _read_csv(path / "junctions.csv")
+    grains = read_csv_table(path / "grains.csv")
+    junctions = read_csv_table(path / "junctions.csv")
     summary = None
     if (path / "summary.json").is_file():
         try:
