@@ -449,14 +449,11 @@ def _electrodes(tables: Any, ids: np.ndarray, x_m: np.ndarray | None, y_m: np.nd
                "(or keep labels.tif and summary.json beside it)")
         raise InputError(msg)
     j = tables.junctions
-    pos = {int(g): k for k, g in enumerate(ids)}
     if "center_distance_m" in j.columns:
         dist = _numeric(j, "center_distance_m", "junctions.csv")
     else:
-        ka = np.array([pos.get(int(g), -1) for g in _numeric(j, "grain_a", "junctions.csv")])
-        kb = np.array([pos.get(int(g), -1) for g in _numeric(j, "grain_b", "junctions.csv")])
-        ok = (ka >= 0) & (kb >= 0)
-        dist = np.hypot(x_m[ka[ok]] - x_m[kb[ok]], y_m[ka[ok]] - y_m[kb[ok]])
+        ka, kb = _node_indices(ids, j)
+        dist = np.hypot(x_m[ka] - x_m[kb], y_m[ka] - y_m[kb])
     if dist.size == 0:
         msg = "junctions.csv has no junctions; there is no network to solve"
         raise InputError(msg)
