@@ -62,10 +62,12 @@ from .transport import (
     Electrodes,
     KirchhoffResult,
     NetworkSolver,
+    _bottleneck_path,
+    _red_bonds_at,
     check_duality,
     electrodes_from_labels,
     electrodes_from_table,
-    red_bonds,
+    grain_nodes,
     spans,
 )
 from .units import E_CHARGE_C, HBAR_JS, K_B_J_PER_K, PHI_0_WB, R_Q_OHM
@@ -279,13 +281,14 @@ def grain_gaps_K(temperature_K: float, field_T: float, radius_m: np.ndarray, con
 
 
 def josephson_energies_K(temperature_K: float, field_T: float, table: JunctionTable, config: TransportConfig,
-                         *, needed: np.ndarray | None = None) -> np.ndarray:
+                         *, threshold_K: np.ndarray | None = None) -> np.ndarray:
     """E_J,ij(T, B)/k_B [K] of every junction (Ambegaokar-Baratoff, PHYSICS.md 3.2, 3.3).
 
-    Equal gaps use the closed form; unequal gaps (field-suppressed grains) the Matsubara sum,
-    only for the junctions flagged in `needed` (default all).  E_J is monotonic in each gap, so
-    callers can pass ``needed`` = the junctions whose upper bound ``E_J(Delta_max, Delta_max)``
-    could reach the two-state threshold; the others get that upper bound.
+    Equal gaps use the closed form; unequal gaps (field-suppressed grains) the Matsubara sum.
+    E_J is monotonic in each gap, so ``E_J(Delta_max, Delta_max)`` bounds it from above: with
+    `threshold_K` (per junction, e.g. gamma_c E_C of the two-state rule) the sum is done only
+    where that bound reaches the threshold, and the others keep the bound (they stay below it
+    either way).
     """
     gaps = grain_gaps_K(temperature_K, field_T, table.grain_radius_m, config)
     d1, d2 = gaps[table.node_a], gaps[table.node_b]
@@ -294,8 +297,9 @@ def josephson_energies_K(temperature_K: float, field_T: float, table: JunctionTa
         upper = (R_Q_OHM / table.resistance_ohm) * 0.5 * hi * _tanh_half(hi, temperature_K)
     ej = upper.copy()
     unequal = d1 != d2
-    if needed is not None:
-        unequal &= needed
+    if threshold_K is not None:
+        with np.errstate(invalid="ignore"):
+            unequal &= upper >= threshold_K
     if unequal.any():
         icrn = ambegaokar_baratoff_icrn_V(d1[unequal], d2[unequal], temperature_K=temperature_K, cutoff=200.0)
         ej[unequal] = _EJ_PER_ICRN_OVER_RN * icrn / table.resistance_ohm[unequal]
@@ -342,14 +346,8 @@ def edge_ln_conductance(temperature_K: float, field_T: float, table: JunctionTab
         phase = np.zeros(ln_gn.size, dtype=bool)
         ej = np.zeros(ln_gn.size) if cfg.qf_model == "proportional" else josephson_energies_K(t, field_T, table, cfg)
     else:
-        needed = None
-        if cfg.edge_model == "two_state":
-            # E_J(Delta_max, Delta_max) bounds E_J from above: the Matsubara sum is needed only
-            # where that bound reaches the threshold.
-            bound = josephson_energies_K(t, field_T, table, cfg, needed=np.zeros(ln_gn.size, dtype=bool))
-            with np.errstate(divide="ignore", invalid="ignore"):
-                needed = bound >= cfg.gamma_c * table.charging_energy_K
-        ej = josephson_energies_K(t, field_T, table, cfg, needed=needed)
+        threshold = cfg.gamma_c * table.charging_energy_K if cfg.edge_model == "two_state" else None
+        ej = josephson_energies_K(t, field_T, table, cfg, threshold_K=threshold)
         if cfg.edge_model == "superconducting":
             phase = np.ones(ln_gn.size, dtype=bool)
         else:
@@ -464,11 +462,9 @@ def _electrodes(tables: Any, ids: np.ndarray, x_m: np.ndarray | None, y_m: np.nd
 def _diagnostics(n_nodes: int, a: np.ndarray, b: np.ndarray, ln_g: np.ndarray, source: np.ndarray,
                  drain: np.ndarray, ids: np.ndarray) -> dict[str, Any]:
     """Bottleneck, red bonds and the dual check of one network, for transport.json."""
-    from .transport import bottleneck_ln_conductance
-
-    star = bottleneck_ln_conductance(n_nodes, a, b, ln_g, source, drain)
-    k = int(np.argmin(np.abs(np.where(np.isfinite(ln_g), ln_g, np.inf) - star)))
-    red = red_bonds(n_nodes, a, b, ln_g, source, drain)
+    k, _ = _bottleneck_path(n_nodes, a, b, ln_g, source, drain)  # spans: the solve succeeded
+    star = float(ln_g[k])
+    red = _red_bonds_at(n_nodes, a, b, ln_g, source, drain, star)
     out: dict[str, Any] = {
         "bottleneck": {
             "ln_conductance_S": star,
@@ -619,17 +615,6 @@ def run_transport(tables: Any, config: TransportConfig, *, temperatures_K: Seque
 
 def _node_indices(ids: np.ndarray, junctions: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Rows of the grains table for grain_a and grain_b; InputError for an unknown grain."""
-    order = np.argsort(ids)
-    if np.unique(ids).size != ids.size:
-        msg = "grains.csv: grain_id values are not unique"
-        raise InputError(msg)
-    out = []
-    for column in ("grain_a", "grain_b"):
-        v = _numeric(junctions, column, "junctions.csv").astype(np.int64)
-        pos = np.clip(np.searchsorted(ids[order], v), 0, max(ids.size - 1, 0))
-        bad = ids[order][pos] != v
-        if bad.any():
-            msg = f"junctions.csv: {column} names grain {int(v[bad][0])}, which is not in grains.csv"
-            raise InputError(msg)
-        out.append(order[pos])
-    return out[0], out[1]
+    a, b = (grain_nodes(ids, _numeric(junctions, column, "junctions.csv"), f"junctions.csv: {column}",
+                        table="grains.csv")[0] for column in ("grain_a", "grain_b"))
+    return a, b

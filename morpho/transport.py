@@ -44,6 +44,7 @@ __all__ = [
     "check_duality",
     "electrodes_from_labels",
     "electrodes_from_table",
+    "grain_nodes",
     "red_bonds",
     "solve_grain_network",
     "solve_network",
@@ -697,6 +698,34 @@ def electrodes_from_table(
     )
 
 
+def grain_nodes(grain_ids: np.ndarray, values: np.ndarray, what: str, *,
+                table: str = "the grains table") -> tuple[np.ndarray, np.ndarray]:
+    """Map grain ids to node indices.
+
+    Returns ``(rows, sorted_pos)``: for each of `values`, its row in `grain_ids` and its position
+    in ``sorted(grain_ids)``.
+
+    Raises
+    ------
+    InputError
+        Duplicate ids, or a value (named by `what`) that is not one of `grain_ids` (the table
+        they come from is named by `table`).
+    """
+    ids = np.asarray(grain_ids, dtype=np.int64)
+    order = np.argsort(ids, kind="stable")
+    ordered = ids[order]
+    if ordered.size > 1 and (np.diff(ordered) == 0).any():
+        msg = f"{table}: grain ids are not unique"
+        raise InputError(msg)
+    v = np.asarray(values, dtype=np.int64).ravel()
+    pos = np.clip(np.searchsorted(ordered, v), 0, max(ordered.size - 1, 0))
+    bad = (ordered[pos] != v) if ordered.size else np.ones(v.size, dtype=bool)
+    if bad.any():
+        msg = f"{what} names grain {int(v[bad][0])}, which is not in {table}"
+        raise InputError(msg)
+    return order[pos], pos
+
+
 def solve_grain_network(
     grain_ids: np.ndarray,
     grain_a: np.ndarray,
@@ -720,22 +749,12 @@ def solve_grain_network(
         No conducting path between the electrodes.
     """
     ids = np.asarray(grain_ids, dtype=np.int64)
-    order = np.sort(ids)
-    if order.size != np.unique(order).size:
-        msg = "grain ids are not unique"
-        raise InputError(msg)
 
     def node(values: np.ndarray, what: str) -> np.ndarray:
-        v = np.asarray(values, dtype=np.int64)
-        pos = np.clip(np.searchsorted(order, v), 0, max(order.size - 1, 0))
-        if v.size and (order.size == 0 or not np.array_equal(order[pos], v)):
-            bad = v[order[pos] != v][0] if order.size else v[0]
-            msg = f"{what} names grain {int(bad)}, which is not in the grains table"
-            raise InputError(msg)
-        return pos
+        return grain_nodes(ids, values, what)[1]
 
     result = solve_network(
-        int(order.size), node(grain_a, "a junction"), node(grain_b, "a junction"),
+        int(ids.size), node(grain_a, "a junction"), node(grain_b, "a junction"),
         source=node(electrodes.source_ids, "the source electrode"),
         drain=node(electrodes.drain_ids, "the drain electrode"),
         conductance_S=conductance_S, ln_conductance=ln_conductance,
@@ -760,15 +779,20 @@ def red_bonds(n_nodes: int, first: np.ndarray, second: np.ndarray, ln_conductanc
         Indices of the red edges into `first`/`second`, sorted.  Empty if the electrodes are
         not joined.
     """
-    import networkx as nx  # networkx is needed here only
-
     a, b = np.asarray(first, dtype=np.int64).ravel(), np.asarray(second, dtype=np.int64).ravel()
     ln_g = np.asarray(ln_conductance, dtype=np.float64).ravel()
     src, drn = _as_mask(source, n_nodes, "source"), _as_mask(drain, n_nodes, "drain")
     k, _ = _bottleneck_path(int(n_nodes), a, b, ln_g, src, drn)
     if k < 0:
         return np.zeros(0, dtype=np.int64)
-    star = ln_g[k]
+    return _red_bonds_at(int(n_nodes), a, b, ln_g, src, drn, float(ln_g[k]))
+
+
+def _red_bonds_at(n_nodes: int, a: np.ndarray, b: np.ndarray, ln_g: np.ndarray, src: np.ndarray,
+                  drn: np.ndarray, star: float) -> np.ndarray:
+    """:func:`red_bonds` for a known bottleneck value ln g* (validated arrays, bool masks)."""
+    import networkx as nx  # networkx is needed here only
+
     critical = np.flatnonzero((ln_g >= star) & (a != b))
     s_star, d_star = n_nodes, n_nodes + 1
     graph = nx.MultiGraph()

@@ -365,7 +365,7 @@ def test_transport_conductance_column_from_the_users_model(analysed, tmp_path):
     assert content["mode"] == "conductance_column"
     assert content["electrodes"]["from"].startswith("grain centres")
     assert content["resistance_ohm"] > 0 and content["n_grains_spanning"] >= 2
-    assert content["kirchhoff_residual_A"] < 1e-12 * content["resistance_ohm"] ** -1 * 1e3
+    assert content["kirchhoff_residual_A"] < 1e-9 / content["resistance_ohm"]  # at 1 V: 1e-9 of the current
     assert not (folder / "transport" / "transport.csv").exists()
 
 

@@ -91,7 +91,7 @@ def test_unequal_gaps_use_the_matsubara_sum_and_the_bound_is_an_upper_bound():
     table = JunctionTable(np.array([0]), np.array([1]), np.array([1e4]), np.array([1.0]), np.array([0.5]),
                           np.array([1e-7]), np.array([50e-9, 5e-6]))
     ej_full = josephson_energies_K(0.3, 0.02, table, cfg)
-    ej_bound = josephson_energies_K(0.3, 0.02, table, cfg, needed=np.array([False]))
+    ej_bound = josephson_energies_K(0.3, 0.02, table, cfg, threshold_K=np.array([np.inf]))
     gaps = grain_gaps_K(0.3, 0.02, table.grain_radius_m, cfg)
     assert gaps[0] != gaps[1]
     assert ej_bound[0] > ej_full[0] > float(josephson_energy_K(1e4, gaps.min(), temperature_K=0.3))
