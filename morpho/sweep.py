@@ -542,7 +542,7 @@ def run_transport(tables: Any, config: TransportConfig, *, temperatures_K: Seque
                    f"{row + 1}); conductances are >= 0 siemens")
             raise InputError(msg)
         a, b = _node_indices(ids, junctions)
-        solver = NetworkSolver(n, a, b, source=source, drain=drain)
+        solver = NetworkSolver(n, a, b, source=source, drain=drain, coordinates=_positions(x_m, y_m))
         res = solver.solve(conductance_S=g)
         with np.errstate(divide="ignore"):
             ln_g = np.log(g)
@@ -569,7 +569,8 @@ def run_transport(tables: Any, config: TransportConfig, *, temperatures_K: Seque
     jt = JunctionTable.from_frames(grains, junctions, field_model=cfg.field_model)
     calibration = None
     if cfg.normal_sheet_resistance_ohm_per_sq is not None:
-        normal = NetworkSolver(n, jt.node_a, jt.node_b, source=source, drain=drain).solve(
+        normal = NetworkSolver(n, jt.node_a, jt.node_b, source=source, drain=drain,
+                               coordinates=_positions(x_m, y_m)).solve(
             ln_conductance=-np.log(jt.resistance_ohm))
         ln_rsq = -normal.ln_conductance + math.log(electrodes.width_m / electrodes.length_m)
         factor = math.exp(math.log(cfg.normal_sheet_resistance_ohm_per_sq) - ln_rsq)
@@ -611,6 +612,14 @@ def run_transport(tables: Any, config: TransportConfig, *, temperatures_K: Seque
     content.update(_diagnostics(n, jt.node_a, jt.node_b, ln_g, source, drain, ids))
     content["timing_s"] = {"total": time.perf_counter() - t0, "per_point": (time.perf_counter() - t0) / len(rows)}
     return content, rows
+
+
+def _positions(x_m: np.ndarray | None, y_m: np.ndarray | None) -> np.ndarray | None:
+    """Grain centres (rows of grains.csv) for a one-off solve's nested-dissection order, if known."""
+    if x_m is None or y_m is None:
+        return None
+    xy = np.column_stack([x_m, y_m])
+    return xy if np.isfinite(xy).all() else None
 
 
 def _node_indices(ids: np.ndarray, junctions: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

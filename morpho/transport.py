@@ -10,7 +10,7 @@ decades at low temperature and underflow in floating point long before the netwo
 conducting.  So the solver takes natural logarithms of the conductances (``ln_conductance``) as
 well as plain values, and follows PHYSICS.md 4.1: the bottleneck conductance g* (the largest g
 such that the edges with conductance >= g still join S to D; for activated edges g* =
-g0 exp(-E*/k_BT) with E* the minimax barrier of 4.3) is found by bisection over connectivity,
+g0 exp(-E*/k_BT) with E* the minimax barrier of 4.3) is found on a maximum spanning tree,
 every ln g is taken relative to ln g* and clipped to ``[-CLIP_LN, +CLIP_LN]``,
 and the result is scaled back.  Clipping changes G by at most ~N_edges e^-18 relative (it only
 touches edges 18 e-folds away from the bottleneck, which carry no current that matters, or
@@ -32,6 +32,7 @@ import scipy.sparse as sp
 from scipy.sparse import csgraph
 from scipy.sparse.linalg import splu
 
+from ._ordering import nested_dissection
 from .errors import InputError, NotPercolatingError
 
 __all__ = [
@@ -58,6 +59,12 @@ REFINE_STEPS = 8
 #: Refinement stops once the largest free-node residual is below this fraction of the current
 #: fed in by the electrodes (PHYSICS.md 4.1 asks for < 1e-8).
 REFINE_TOL = 1e-12
+#: Free nodes from which a network with node positions is ordered by nested dissection (below it,
+#: the minimum-degree order of the factorisation library is as fast and the factor as small).
+DISSECTION_MIN_NODES = 200_000
+#: Edges from which the first bottleneck search of a network tries the median bound (below it the
+#: spanning tree of all the edges is as quick as the connectivity test).
+MEDIAN_BOUND_MIN_EDGES = 100_000
 
 
 @dataclass(frozen=True)
@@ -227,6 +234,17 @@ def _bottleneck_path(n_nodes: int, a: np.ndarray, b: np.ndarray, ln_g: np.ndarra
     return int(by_strength[int(ranks.max()) - 1]), edges
 
 
+def _median_guess(ln_g: np.ndarray) -> float:
+    """A guess at a lower bound on ln g* for a first search on a large network: the median ln g
+    (the stronger half of the edges of a planar grain graph, whose bond-percolation thresholds are
+    about 1/3, joins the electrodes).  The search checks it: if the edges above it do not join
+    the electrodes, it is run again on every edge.  -inf (no guess) for small networks."""
+    if ln_g.size < MEDIAN_BOUND_MIN_EDGES:
+        return -np.inf
+    median = float(np.partition(ln_g, ln_g.size // 2)[ln_g.size // 2])
+    return median if np.isfinite(median) else -np.inf
+
+
 def bottleneck_ln_conductance(
     n_nodes: int, first: np.ndarray, second: np.ndarray, ln_conductance: np.ndarray,
     source: np.ndarray, drain: np.ndarray,
@@ -242,6 +260,22 @@ def bottleneck_ln_conductance(
     src, drn = _as_mask(source, n_nodes, "source"), _as_mask(drain, n_nodes, "drain")
     k, _ = _bottleneck_path(int(n_nodes), a, b, ln_g, src, drn)
     return float(ln_g[k]) if k >= 0 else float("-inf")
+
+
+def _column_major_pairs(col: np.ndarray, row: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct (col, row) pairs (< m) sorted by column, then row, and the index of each input
+    pair among them.  SciPy's CSC conversion is a counting sort (O(k + m), ~3x faster than
+    ``np.unique`` at 10^6 grains); it adds up duplicate pairs, and when there are some (parallel
+    junctions) ``np.unique`` takes over."""
+    k = col.size
+    mat = sp.csc_matrix((np.arange(1, k + 1, dtype=np.float64), (row, col)), shape=(m, m))
+    if mat.nnz == k:
+        mat.sort_indices()
+        inverse = np.empty(k, dtype=np.int64)
+        inverse[mat.data.astype(np.int64) - 1] = np.arange(k)
+        return np.repeat(np.arange(m, dtype=np.int64), np.diff(mat.indptr)), mat.indices.astype(np.int64), inverse
+    keys, inverse = np.unique(col * np.int64(m) + row, return_inverse=True)
+    return keys // m, keys % m, inverse
 
 
 def _cholmod():
@@ -266,12 +300,13 @@ class _SPDFactor:
     its column order is kept and reused (25 s for 10^6 grains).
     """
 
-    def __init__(self, lower: sp.csc_matrix, backend: str) -> None:
+    def __init__(self, lower: sp.csc_matrix, backend: str, order: np.ndarray | None = None) -> None:
         self.n = lower.shape[0]
         self.backend = backend
         self._symbolic = None
-        self._perm: np.ndarray | None = None
+        self._perm: np.ndarray | None = None if order is None else np.asarray(order, dtype=np.int64)
         self._lu = None
+        self._inverse: np.ndarray | None = None
         self._template = None
         if backend == "cholmod":
             cvxopt, _ = _cholmod()
@@ -281,6 +316,21 @@ class _SPDFactor:
                 size=lower.shape,
             )
 
+    def _analyse(self, cholmod) -> None:
+        """CHOLMOD's symbolic analysis: with the caller's order only (``nmethods = 1``; by default
+        CHOLMOD would also run its own AMD and keep the better), else with AMD."""
+        if self._perm is None:
+            self._symbolic = cholmod.symbolic(self._template, uplo="L")
+            return
+        cvxopt, _ = _cholmod()
+        saved = dict(cholmod.options)
+        cholmod.options["nmethods"] = 1
+        try:
+            self._symbolic = cholmod.symbolic(self._template, p=cvxopt.matrix(self._perm.astype(int)), uplo="L")
+        finally:
+            cholmod.options.clear()
+            cholmod.options.update(saved)
+
     def factor(self, lower: sp.csc_matrix) -> None:
         """Numeric factorisation of the SPD matrix whose lower triangle (CSC, sorted) is `lower`."""
         if self.backend == "cholmod":
@@ -288,7 +338,7 @@ class _SPDFactor:
             self._template.V = cvxopt.matrix(lower.data)  # CCS order == sorted CSC order
             try:
                 if self._symbolic is None:
-                    self._symbolic = cholmod.symbolic(self._template, uplo="L")
+                    self._analyse(cholmod)
                 cholmod.numeric(self._template, self._symbolic)
                 return
             except ArithmeticError:  # not positive definite in floating point: fall back to LU
@@ -297,6 +347,7 @@ class _SPDFactor:
         if self._perm is None:
             lu = splu(full, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0, options={"SymmetricMode": True})
             self._perm = lu.perm_c.copy()
+        if self._inverse is None:
             self._inverse = np.argsort(self._perm)
         permuted = full[self._perm][:, self._perm].tocsc()
         self._lu = splu(permuted, permc_spec="NATURAL", diag_pivot_thresh=0.0, options={"SymmetricMode": True})
@@ -351,6 +402,13 @@ class NetworkSolver:
     backend : {"auto", "cholmod", "superlu"}
         Sparse factorisation: CHOLMOD through the optional CVXOPT (``auto`` picks it when it is
         installed), else SciPy's SuperLU.
+    coordinates : array of float, shape (n_nodes, 2), optional
+        Positions of the nodes (grain centres; any unit).  With them, networks of at least
+        ``DISSECTION_MIN_NODES`` free nodes are ordered for the factorisation by geometric nested
+        dissection (:mod:`morpho._ordering`), several times faster to compute than the default
+        minimum-degree order (0.6 s against 3 s at 10^6 grains) for a factor about 30 % larger:
+        best for one or a few solves; for long sweeps of a large network leave it out.  The
+        answer does not depend on it.
 
     Raises
     ------
@@ -359,7 +417,7 @@ class NetworkSolver:
     """
 
     def __init__(self, n_nodes: int, first: np.ndarray, second: np.ndarray, *, source: np.ndarray,
-                 drain: np.ndarray, backend: str = "auto") -> None:
+                 drain: np.ndarray, backend: str = "auto", coordinates: np.ndarray | None = None) -> None:
         if not (isinstance(n_nodes, (int, np.integer)) and n_nodes >= 2):
             msg = f"n_nodes must be an integer >= 2, got {n_nodes!r}"
             raise InputError(msg)
@@ -381,6 +439,13 @@ class NetworkSolver:
             n_both = int((self._src & self._drn).sum())
             msg = f"{n_both} node(s) are in both electrodes; the electrodes must be disjoint"
             raise InputError(msg)
+        self._xy = None
+        if coordinates is not None:
+            xy = np.asarray(coordinates, dtype=np.float64)
+            if xy.shape != (self.n_nodes, 2) or not np.isfinite(xy).all():
+                msg = f"coordinates must be finite with shape ({self.n_nodes}, 2), got shape {xy.shape}"
+                raise InputError(msg)
+            self._xy = xy
         self._topology: _Topology | None = None
 
     @property
@@ -417,25 +482,27 @@ class NetworkSolver:
         e = np.arange(net_edges.size)
         ff = (fa >= 0) & (fb >= 0)
         col_ff, row_ff = np.minimum(fa[ff], fb[ff]), np.maximum(fa[ff], fb[ff])
-        keys, inverse = np.unique(col_ff * np.int64(max(m, 1)) + row_ff, return_inverse=True)
-        key_col = keys // max(m, 1)
-        off_pos = np.arange(keys.size) + key_col + 1
+        key_col, key_row, inverse = _column_major_pairs(col_ff, row_ff, m)
+        off_pos = np.arange(key_col.size) + key_col + 1
         indptr = np.zeros(m + 1, dtype=np.int64)
         indptr[1:] = np.cumsum(1 + np.bincount(key_col, minlength=m))
-        indices = np.empty(m + keys.size, dtype=np.int64)
+        indices = np.empty(m + key_col.size, dtype=np.int64)
         indices[indptr[:-1]] = np.arange(m)
-        indices[off_pos] = keys % max(m, 1)
+        indices[off_pos] = key_row
         pattern = sp.csc_matrix((np.ones(indices.size), indices, indptr), shape=(m, m))
         end_a, end_b = fa >= 0, fb >= 0
         slots = np.concatenate([indptr[fa[end_a]], indptr[fb[end_b]], off_pos[inverse]])
         which = np.concatenate([e[end_a], e[end_b], e[ff]])
         sign = np.concatenate([np.ones(int(end_a.sum()) + int(end_b.sum())), -np.ones(int(ff.sum()))])
-        factor = _SPDFactor(pattern, self.backend) if m else None
+        order = None
+        if self._xy is not None and m >= DISSECTION_MIN_NODES:
+            order = nested_dissection(self._xy[kept_ids[free]], fa[ff], fb[ff])
+        factor = _SPDFactor(pattern, self.backend, order) if m else None
         # Parallel edges (the spanning tree of the bottleneck search would add them up): among the
         # free-free edges they share a key; the few edges at the electrodes are checked apart.
         other = ~ff
         pair = np.minimum(ia[other], ib[other]) * np.int64(kept_ids.size) + np.maximum(ia[other], ib[other])
-        parallel = bool(keys.size < int(ff.sum()) or np.unique(pair).size < pair.size)
+        parallel = bool(key_col.size < int(ff.sum()) or np.unique(pair).size < pair.size)
         return _Topology(conducting, net_edges, kept_ids, ia, ib, is_src, is_drn, free, free_index, slots, sign,
                          which, pattern, factor, parallel)
 
@@ -457,9 +524,15 @@ class NetworkSolver:
         # In a sweep the previous point's maximin path still joins the electrodes, so its weakest
         # edge under the new values bounds ln g* from below and the spanning tree can leave out
         # every weaker edge (about two thirds of them near the percolation threshold).
-        bound = float(ln_net[top.last_path].min()) if top.last_path.size else -np.inf
+        # (On a first solve, the median is tried as a bound; a search that finds the electrodes
+        # apart above it is repeated on every edge.)
+        guessed = not top.last_path.size
+        bound = _median_guess(ln_net) if guessed else float(ln_net[top.last_path].min())
         star, path = _bottleneck_path(top.kept_ids.size, top.ia, top.ib, ln_net, top.is_src, top.is_drn,
                                       dedupe=top.parallel_edges, lower_bound=bound)
+        if star < 0 and guessed and bound > -np.inf:
+            star, path = _bottleneck_path(top.kept_ids.size, top.ia, top.ib, ln_net, top.is_src, top.is_drn,
+                                          dedupe=top.parallel_edges)
         top.last_path = path
         ln_star = float(ln_net[star])
         offset = ln_net - ln_star
@@ -547,6 +620,7 @@ def solve_network(
     conductance_S: np.ndarray | None = None,
     ln_conductance: np.ndarray | None = None,
     voltage_V: float = 1.0,
+    coordinates: np.ndarray | None = None,
 ) -> KirchhoffResult:
     """Two-terminal conductance of a resistor network (see the module docstring).
 
@@ -565,6 +639,9 @@ def solve_network(
         conductances would underflow.  Exactly one of the two must be given.
     voltage_V : float
         Source potential (the drain is at 0 V).  Default 1 V.
+    coordinates : array of float, shape (n_nodes, 2), optional
+        Node positions; large networks are then ordered by nested dissection, a faster first
+        solve (see :class:`NetworkSolver`).  The answer does not depend on it.
 
     Returns
     -------
@@ -582,7 +659,7 @@ def solve_network(
     For many solves of one network (sweeps) use :class:`NetworkSolver`, which keeps the
     topology and the symbolic factorisation.
     """
-    return NetworkSolver(n_nodes, first, second, source=source, drain=drain).solve(
+    return NetworkSolver(n_nodes, first, second, source=source, drain=drain, coordinates=coordinates).solve(
         conductance_S=conductance_S, ln_conductance=ln_conductance, voltage_V=voltage_V)
 
 
