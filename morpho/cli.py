@@ -1,4 +1,4 @@
-"""Command line: ``morpho analyze | info | transport | fit | synth | config``.
+"""Command line: ``morpho analyze | batch | info | transport | fit | synth | config``.
 
 ``main(argv) -> int`` does argv -> config -> read -> analyze -> write and maps errors to exit
 codes: 0 success; 2 bad input or usage (one line on stderr naming the problem and the fix,
@@ -39,26 +39,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     an = sub.add_parser("analyze", help="analyze micrographs into result folders")
     an.add_argument("images", nargs="+", metavar="IMAGE", help="TIFF micrograph(s)")
-    an.add_argument(
-        "-o", "--out", default="outputs", help="output folder (default: outputs); results go to OUT/<stem>/"
-    )
-    an.add_argument("--pixel-size", help="pixel size with a unit, e.g. 2.5nm or 0.0025um; overrides the metadata")
-    an.add_argument("--databar-rows", type=int, help="rows of the info bar at the bottom; overrides detection")
-    an.add_argument("--config", help="TOML configuration, or a config.json written by an earlier run")
-    an.add_argument("--max-gap", help="drop junctions wider than this gap, e.g. 20nm (default: full SKIZ graph)")
-    an.add_argument("--dark-grains", action="store_true", help="grains are darker than the matrix")
-    an.add_argument("--charge-unit", choices=("e", "2e"), help="charge of E_C = q^2/2C (default e)")
-    an.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="SECTION.KEY=VALUE",
-        help="override any config value, e.g. --set physics.relative_permittivity=12 (repeatable)",
-    )
-    an.add_argument("--overwrite", action="store_true", help="replace existing result folders")
-    an.add_argument("--no-report", action="store_true", help="do not write report.html")
-    an.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    _add_analysis_options(an)
     an.add_argument("-v", "--verbose", action="store_true", help="tracebacks for unexpected errors")
+
+    ba = sub.add_parser("batch", help="analyze folders of micrographs in parallel (Dask), resuming where a run stopped")
+    ba.add_argument("images", nargs="+", metavar="DIR|GLOB", help="folders of .tif files, files or glob patterns")
+    _add_analysis_options(ba)
+    ba.add_argument("--workers", type=int, help="worker processes of the local Dask cluster (default: CPU count)")
+    ba.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                    help="send the work to this Dask scheduler instead of a local cluster (shared file system)")
+    ba.add_argument("-v", "--verbose", action="store_true", help="tracebacks for unexpected errors")
 
     info = sub.add_parser("info", help="pixel size and its source, shape, databar rows, vendor")
     info.add_argument("image", metavar="IMAGE")
@@ -125,6 +115,29 @@ def build_parser() -> argparse.ArgumentParser:
     cfg.add_argument("--defaults", action="store_true", help="print the default configuration as TOML")
     cfg.add_argument("-v", "--verbose", action="store_true")
     return parser
+
+
+def _add_analysis_options(p: argparse.ArgumentParser) -> None:
+    """The options shared by ``analyze`` and ``batch``."""
+    p.add_argument(
+        "-o", "--out", default="outputs", help="output folder (default: outputs); results go to OUT/<stem>/"
+    )
+    p.add_argument("--pixel-size", help="pixel size with a unit, e.g. 2.5nm or 0.0025um; overrides the metadata")
+    p.add_argument("--databar-rows", type=int, help="rows of the info bar at the bottom; overrides detection")
+    p.add_argument("--config", help="TOML configuration, or a config.json written by an earlier run")
+    p.add_argument("--max-gap", help="drop junctions wider than this gap, e.g. 20nm (default: full SKIZ graph)")
+    p.add_argument("--dark-grains", action="store_true", help="grains are darker than the matrix")
+    p.add_argument("--charge-unit", choices=("e", "2e"), help="charge of E_C = q^2/2C (default e)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override any config value, e.g. --set physics.relative_permittivity=12 (repeatable)",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace existing result folders")
+    p.add_argument("--no-report", action="store_true", help="do not write report.html")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 
 
 def _parse_set(items: Sequence[str]) -> dict[str, dict[str, object]]:
@@ -226,6 +239,31 @@ def _cmd_analyze(args: argparse.Namespace, argv: Sequence[str]) -> int:
             quiet=args.quiet,
         )
     return status
+
+
+def _cmd_batch(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from .batch import find_images, run_batch
+
+    if args.workers is not None and args.workers < 1:
+        msg = f"--workers must be at least 1, got {args.workers}"
+        raise InputError(msg)
+    if args.workers is not None and args.scheduler:
+        _say("morpho: warning: --workers is ignored with --scheduler (the cluster has its own workers)",
+             quiet=args.quiet, stream=sys.stderr)
+    cfg = _resolve_config(args)
+    images = find_images(args.images)
+
+    def report_error(row: dict) -> None:
+        if row["status"] == "error":
+            print(f"morpho: error: {row['image']}: {row['error']}", file=sys.stderr)
+
+    rows = run_batch(images, Path(args.out), cfg, argv=["morpho", *argv], workers=args.workers,
+                     scheduler=args.scheduler, overwrite=args.overwrite, report=not args.no_report,
+                     progress=not args.quiet, on_row=report_error)
+    counts = {k: sum(r["status"] == k for r in rows) for k in ("ok", "skipped", "error")}
+    _say(f"{len(rows)} images: {counts['ok']} analysed, {counts['skipped']} skipped (same input and config done "
+         f"before), {counts['error']} failed -> {Path(args.out) / 'batch.csv'}", quiet=args.quiet)
+    return 2 if counts["error"] else 0
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
@@ -407,6 +445,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "analyze":
             return _cmd_analyze(args, argv)
+        if args.command == "batch":
+            return _cmd_batch(args, argv)
         if args.command == "info":
             return _cmd_info(args)
         if args.command == "synth":

@@ -209,6 +209,18 @@ class AnalysisConfig:
             "physics": self.physics.to_dict(),
         }
 
+    def sha256(self) -> str:
+        """Hex SHA-256 of the canonical JSON of :meth:`to_dict` (sorted keys): equal for equal
+        configurations however they were given (TOML, --set, config.json).  ``summary.json``
+        records it; ``morpho batch`` skips images whose result has the same one."""
+        import hashlib
+        import json
+
+        from .export import to_jsonable
+
+        text = json.dumps(to_jsonable(self.to_dict()), sort_keys=True, separators=(",", ":"), allow_nan=True)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
     def replace(self, section: str, **changes: Any) -> AnalysisConfig:
         """Return a copy with fields of one section changed (validated again)."""
         if section not in _SECTIONS:

@@ -146,6 +146,7 @@ def build_summary(result: Any, *, argv: Sequence[str]) -> dict[str, Any]:
         "morpho_version": __version__,
         "created_utc": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "argv": list(argv),
+        "config_sha256": result.config.sha256(),
         "input": {
             "path": str(m.path),
             "sha256": m.sha256,
