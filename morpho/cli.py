@@ -8,6 +8,7 @@ never a traceback); 1 an unexpected error (the traceback with ``-v``).  No scien
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import traceback
@@ -201,6 +202,29 @@ def _say(text: str, *, quiet: bool = False, stream=None) -> None:
         print(text, file=stream or sys.stdout)
 
 
+#: Micrographs from this many pixels show a progress bar of the analysis stages (stderr).
+PROGRESS_MIN_PIXELS = 4096 * 4096
+
+
+@contextlib.contextmanager
+def _stage_progress(image: str, micrograph, *, quiet: bool):
+    """A tqdm bar over the analysis stages for a large micrograph (else nothing); yields the callback."""
+    from tqdm import tqdm
+
+    from .pipeline import STAGES
+
+    rows, cols = micrograph.shape_px
+    show = not quiet and rows * cols >= PROGRESS_MIN_PIXELS
+    with tqdm(total=len(STAGES), desc=Path(image).name, unit="stage", disable=not show, file=sys.stderr,
+              leave=False, bar_format="{desc}: {n}/{total} stages {bar} {elapsed} {postfix}") as bar:
+
+        def progress(stage: str, seconds: float) -> None:
+            bar.set_postfix_str(f"{stage} {seconds:.1f} s", refresh=False)
+            bar.update(1)
+
+        yield progress
+
+
 def _cmd_analyze(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .export import check_writable, result_dir, write_results
     from .io import read_micrograph
@@ -219,7 +243,8 @@ def _cmd_analyze(args: argparse.Namespace, argv: Sequence[str]) -> int:
                 )
             for w in dict.fromkeys(str(w.message) for w in caught):
                 _say(f"morpho: warning: {image}: {w}", quiet=args.quiet, stream=sys.stderr)
-            result = analyze(micrograph, cfg)
+            with _stage_progress(image, micrograph, quiet=args.quiet) as progress:
+                result = analyze(micrograph, cfg, progress=progress)
             for w in result.warnings:
                 _say(f"morpho: warning: {image}: {w}", quiet=args.quiet, stream=sys.stderr)
             folder = write_results(

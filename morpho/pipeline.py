@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,7 +87,12 @@ def _ordered(frame: pd.DataFrame, first: list[str]) -> pd.DataFrame:
     return frame[[c for c in first if c in frame.columns] + rest]
 
 
-def analyze(micrograph: Micrograph, config: AnalysisConfig | None = None) -> AnalysisResult:
+#: The stages of :func:`analyze`, in order (the keys of ``timing_s``).
+STAGES = ("segment", "detection_limit", "measure", "graph", "distribution", "physics")
+
+
+def analyze(micrograph: Micrograph, config: AnalysisConfig | None = None, *,
+            progress: Callable[[str, float], None] | None = None) -> AnalysisResult:
     """Run the whole analysis on one micrograph.
 
     Parameters
@@ -96,6 +102,8 @@ def analyze(micrograph: Micrograph, config: AnalysisConfig | None = None) -> Ana
         segmented and its ``pixel_size_m`` converts every measurement to SI.
     config : AnalysisConfig, optional
         Defaults to ``AnalysisConfig()``.
+    progress : callable, optional
+        Called as ``progress(stage, seconds)`` when each of :data:`STAGES` ends.
 
     Returns
     -------
@@ -116,29 +124,41 @@ def analyze(micrograph: Micrograph, config: AnalysisConfig | None = None) -> Ana
         t0 = time.perf_counter()
         seg = segment(micrograph.analysis_pixels, pixel_size_m=px, config=cfg.segment)
         timing["segment"] = time.perf_counter() - t0
+        if progress is not None:
+            progress("segment", timing["segment"])
 
         t0 = time.perf_counter()
         limit = detection_limit(seg)
         timing["detection_limit"] = time.perf_counter() - t0
+        if progress is not None:
+            progress("detection_limit", timing["detection_limit"])
 
         t0 = time.perf_counter()
         grains = measure_grains(seg.labels, pixel_size_m=px)
         timing["measure"] = time.perf_counter() - t0
+        if progress is not None:
+            progress("measure", timing["measure"])
 
         t0 = time.perf_counter()
         graph = build_graph(seg.labels, grains, pixel_size_m=px, config=cfg.graph)
         timing["graph"] = time.perf_counter() - t0
+        if progress is not None:
+            progress("graph", timing["graph"])
 
         t0 = time.perf_counter()
         interior = graph.grains.loc[~graph.grains["touches_border"], "diameter_m"].to_numpy()
         dist = size_distribution(interior, config=cfg.distribution)
         timing["distribution"] = time.perf_counter() - t0
+        if progress is not None:
+            progress("distribution", timing["distribution"])
 
         t0 = time.perf_counter()
         phys = compute_physics(
             graph.grains, graph.junctions, mean_coordination=graph.summary["mean_coordination"], config=cfg.physics
         )
         timing["physics"] = time.perf_counter() - t0
+        if progress is not None:
+            progress("physics", timing["physics"])
     messages = tuple(dict.fromkeys(str(w.message) for w in caught))
 
     grains_out = _ordered(phys.grains, CONTRACT_GRAIN_COLUMNS)

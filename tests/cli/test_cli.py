@@ -397,3 +397,16 @@ def test_transport_bad_input_exits_2_with_one_line(analysed, tmp_path, capsys, m
 def test_transport_missing_folder_exits_2(tmp_path, capsys):
     assert main(["transport", str(tmp_path / "nothing")]) == 2
     assert "no such analysis folder" in _one_error_line(capsys)
+
+
+def test_analyze_shows_stage_progress_for_a_large_image(sem_tif, tmp_path, capsys, monkeypatch):
+    import morpho.cli
+
+    monkeypatch.setattr(morpho.cli, "PROGRESS_MIN_PIXELS", 0)  # the bar starts at 4096^2 px
+    assert main(["analyze", str(sem_tif), "-o", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert "film.tif:" in err
+    assert "/6 stages" in err
+    monkeypatch.setattr(morpho.cli, "PROGRESS_MIN_PIXELS", 10**9)
+    assert main(["analyze", str(sem_tif), "-o", str(tmp_path / "again")]) == 0
+    assert "stages" not in capsys.readouterr().err
