@@ -33,7 +33,7 @@ from scipy.sparse.csgraph import connected_components
 
 from .config import GraphConfig
 from .errors import InputError
-from .measure import border_labels, centroids_px
+from .measure import BAND_ROWS, border_labels, centroids_px
 
 __all__ = ["JUNCTION_COLUMNS", "GrainGraph", "build_graph", "percolates", "skiz_junctions"]
 
@@ -62,12 +62,24 @@ class GrainGraph:
 
 
 def _zones(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest-grain label and exact Euclidean distance (px) for every pixel."""
+    """Nearest-grain label and exact Euclidean distance (px, float32) for every pixel."""
     # Exact EDT with nearest-feature indices (OpenCV's labelled transform is only the
-    # approximate 5x5 mask, which would bias gaps by ~1-2 %).
-    dist, (ri, ci) = ndi.distance_transform_edt(labels == 0, return_indices=True)
-    zone = labels[ri, ci]
-    return zone, dist.astype(np.float32)
+    # approximate 5x5 mask, which would bias gaps by ~1-2 %).  SciPy is asked for the indices
+    # only; the distances are computed from them band by band (the same float64 formula, then
+    # float32), so no full-size float64 temporaries exist (~8 B/px less at the peak).
+    feature = ndi.distance_transform_edt(labels == 0, return_distances=False, return_indices=True)
+    rows, cols = labels.shape
+    zone = np.empty(labels.shape, dtype=labels.dtype)
+    dist = np.empty(labels.shape, dtype=np.float32)
+    col_idx = np.arange(cols)
+    for r0 in range(0, rows, BAND_ROWS):
+        r1 = min(rows, r0 + BAND_ROWS)
+        ri, ci = feature[0, r0:r1], feature[1, r0:r1]
+        zone[r0:r1] = labels[ri, ci]
+        dr = (ri - np.arange(r0, r1)[:, None]).astype(np.float64)
+        dc = (ci - col_idx[None, :]).astype(np.float64)
+        dist[r0:r1] = np.sqrt(dr * dr + dc * dc)
+    return zone, dist
 
 
 def skiz_junctions(labels: np.ndarray, *, pixel_size_m: float, centroids_m: np.ndarray | None = None) -> pd.DataFrame:

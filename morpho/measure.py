@@ -2,7 +2,8 @@
 
 Everything is computed for all grains at once: areas, centroids and second moments (hence the
 ellipse axes, orientation and eccentricity, with scikit-image's definitions) from
-``np.bincount`` over the label image; the Crofton perimeter from a label-wise count of 2 x 2
+``np.bincount`` over the label image, taken in bands of :data:`BAND_ROWS` rows so that the
+temporaries stay small on large micrographs; the Crofton perimeter from a label-wise count of 2 x 2
 pixel configurations (scikit-image's ``perimeter_crofton`` weights, four directions); only the
 convex hull (for solidity) loops over grains, each step in OpenCV.  The results equal
 ``skimage.measure.regionprops`` (tested), at a fraction of its per-region Python cost.
@@ -48,6 +49,26 @@ def border_labels(labels: np.ndarray) -> dict[str, np.ndarray]:
     return {side: np.unique(values[values > 0]) for side, values in edges.items()}
 
 
+#: Rows of the label image handled at once by the per-pixel sums: the temporaries are a band of
+#: BAND_ROWS x cols pixels whatever the image size (an 8192^2 image no longer needs several
+#: int64 copies of itself; the sums are the same up to the order of additions).
+BAND_ROWS = 512
+
+
+def _bands(rows: int):
+    """(first, stop) row ranges of BAND_ROWS rows covering ``range(rows)``."""
+    for r0 in range(0, rows, BAND_ROWS):
+        yield r0, min(rows, r0 + BAND_ROWS)
+
+
+def _grain_pixels(labels: np.ndarray, r0: int, r1: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row, column (int64, image coordinates) and label of the grain pixels of rows r0..r1-1."""
+    band = labels[r0:r1]
+    rr, cc = np.nonzero(band)
+    ids = band[rr, cc].astype(np.int64, copy=False)
+    return rr + r0, cc, ids
+
+
 def centroids_px(labels: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pixel area and centroid (row, col) of labels 1..n; NaN centroids for absent labels.
 
@@ -62,13 +83,31 @@ def centroids_px(labels: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np
     area_px, row_c, col_c : ndarray, shape (n,)
         Areas (int64) and centroids in pixels (origin at the centre of pixel (0, 0)).
     """
-    flat = labels.ravel()
-    area_px = np.bincount(flat, minlength=n + 1)[1:].astype(np.int64)
-    rows_idx, cols_idx = np.divmod(np.arange(flat.size, dtype=np.int64), labels.shape[1])
+    area = np.zeros(n + 1, dtype=np.int64)
+    sum_r = np.zeros(n + 1)
+    sum_c = np.zeros(n + 1)
+    for r0, r1 in _bands(labels.shape[0]):
+        rr, cc, ids = _grain_pixels(labels, r0, r1)
+        area += np.bincount(ids, minlength=n + 1)[: n + 1]
+        sum_r += np.bincount(ids, weights=rr, minlength=n + 1)[: n + 1]
+        sum_c += np.bincount(ids, weights=cc, minlength=n + 1)[: n + 1]
+    area_px = area[1:]
     with np.errstate(invalid="ignore", divide="ignore"):
-        row_c = np.bincount(flat, weights=rows_idx, minlength=n + 1)[1:] / area_px
-        col_c = np.bincount(flat, weights=cols_idx, minlength=n + 1)[1:] / area_px
-    return area_px, row_c, col_c
+        return area_px, sum_r[1:] / area_px, sum_c[1:] / area_px
+
+
+def _central_moments(labels: np.ndarray, n: int, area_px: np.ndarray, row_c: np.ndarray,
+                     col_c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Second central moments (var_r, var_c, cov) of labels 1..n, in px^2, band by band."""
+    srr, scc, src = np.zeros(n + 1), np.zeros(n + 1), np.zeros(n + 1)
+    for r0, r1 in _bands(labels.shape[0]):
+        rr, cc, ids = _grain_pixels(labels, r0, r1)
+        dr = rr - row_c[ids - 1]
+        dc = cc - col_c[ids - 1]
+        srr += np.bincount(ids, weights=dr * dr, minlength=n + 1)[: n + 1]
+        scc += np.bincount(ids, weights=dc * dc, minlength=n + 1)[: n + 1]
+        src += np.bincount(ids, weights=dr * dc, minlength=n + 1)[: n + 1]
+    return srr[1:] / area_px, scc[1:] / area_px, src[1:] / area_px
 
 
 def measure_grains(labels: np.ndarray, *, pixel_size_m: float) -> pd.DataFrame:
@@ -117,21 +156,15 @@ def measure_grains(labels: np.ndarray, *, pixel_size_m: float) -> pd.DataFrame:
     n = int(lab.max()) if lab.size else 0
     if n == 0:
         return pd.DataFrame({c: pd.Series(dtype=_dtype(c)) for c in GRAIN_COLUMNS})
-    flat = lab.ravel()
-    area_px = np.bincount(flat, minlength=n + 1)[1:]
+    if lab.min() < 0:
+        msg = "labels must be >= 0 (0 = matrix, 1..n = grains)"
+        raise InputError(msg)
+    # Centroids and second central moments from bincount sums, band by band (two passes).
+    area_px, row_c, col_c = centroids_px(lab, n)
     if np.any(area_px == 0):
         msg = "labels must use every value 1..n without gaps; renumber them with relabel_raster_order"
         raise InputError(msg)
-    rows_idx, cols_idx = np.divmod(np.arange(flat.size, dtype=np.int64), lab.shape[1])
-    # Centroids and second central moments from bincount sums (one pass over the pixels).
-    _, row_c, col_c = centroids_px(lab, n)
-    grain = flat > 0
-    ids = flat[grain]
-    dr = rows_idx[grain] - row_c[ids - 1]
-    dc = cols_idx[grain] - col_c[ids - 1]
-    var_r = np.bincount(ids, weights=dr * dr, minlength=n + 1)[1:] / area_px
-    var_c = np.bincount(ids, weights=dc * dc, minlength=n + 1)[1:] / area_px
-    cov = np.bincount(ids, weights=dr * dc, minlength=n + 1)[1:] / area_px
+    var_r, var_c, cov = _central_moments(lab, n, area_px, row_c, col_c)
     major, minor, orientation, eccentricity = _ellipse(var_r, var_c, cov)
     on_border = np.zeros(n + 1, dtype=bool)
     for side_ids in border_labels(lab).values():
@@ -208,19 +241,24 @@ def crofton_perimeter_px(labels: np.ndarray, n: int) -> np.ndarray:
     -------
     ndarray of float, shape (n,)
     """
-    pad = np.pad(labels, 1)
-    quad = (pad[1:, 1:], pad[:-1, 1:], pad[1:, :-1], pad[:-1, :-1])  # A, C, B, D -> bits 1, 2, 4, 8
+    rows, cols = labels.shape
     total = np.zeros(n + 1, dtype=np.float64)
-    for k, lab_k in enumerate(quad):
-        # count each (window, label) once: at the first position holding that label
-        take = lab_k > 0
-        for earlier in quad[:k]:
-            take &= lab_k != earlier
-        value = lab_k[take]
-        code = np.zeros(value.size, dtype=np.int64)
-        for bit, lab_b in enumerate(quad):
-            code += (lab_b[take] == value).astype(np.int64) << bit
-        total += np.bincount(value, weights=_CROFTON_4[code], minlength=n + 1)
+    # The windows are those of the zero-padded image: window i (0..rows) spans image rows i-1, i.
+    for w0, w1 in _bands(rows + 1):
+        pad = np.zeros((w1 - w0 + 1, cols + 2), dtype=labels.dtype)
+        lo, hi = max(w0 - 1, 0), min(w1, rows)
+        pad[lo - (w0 - 1):hi - (w0 - 1), 1:-1] = labels[lo:hi]
+        quad = (pad[1:, 1:], pad[:-1, 1:], pad[1:, :-1], pad[:-1, :-1])  # A, C, B, D -> bits 1, 2, 4, 8
+        for k, lab_k in enumerate(quad):
+            # count each (window, label) once: at the first position holding that label
+            take = lab_k > 0
+            for earlier in quad[:k]:
+                take &= lab_k != earlier
+            value = lab_k[take].astype(np.int64, copy=False)
+            code = np.zeros(value.size, dtype=np.int64)
+            for bit, lab_b in enumerate(quad):
+                code += (lab_b[take] == value).astype(np.int64) << bit
+            total += np.bincount(value, weights=_CROFTON_4[code], minlength=n + 1)[: n + 1]
     return total[1:]
 
 
@@ -240,13 +278,21 @@ def convex_area_px(labels: np.ndarray, n: int) -> np.ndarray:
     -------
     ndarray of float, shape (n,)
     """
-    pad = np.pad(labels, 1)
-    core = pad[1:-1, 1:-1]
-    edge = (core > 0) & (
-        (core != pad[:-2, 1:-1]) | (core != pad[2:, 1:-1]) | (core != pad[1:-1, :-2]) | (core != pad[1:-1, 2:])
-    )
-    rr, cc = np.nonzero(edge)
-    ids = core[rr, cc]
+    rows, cols = labels.shape
+    parts = []
+    for r0, r1 in _bands(rows):  # boundary pixels (a 4-neighbour differs, outside = 0), band by band
+        lo, hi = max(r0 - 1, 0), min(r1 + 1, rows)
+        pad = np.zeros((r1 - r0 + 2, cols + 2), dtype=labels.dtype)
+        pad[lo - (r0 - 1):hi - (r0 - 1), 1:-1] = labels[lo:hi]
+        core = pad[1:-1, 1:-1]
+        edge = (core > 0) & (
+            (core != pad[:-2, 1:-1]) | (core != pad[2:, 1:-1]) | (core != pad[1:-1, :-2]) | (core != pad[1:-1, 2:])
+        )
+        er, ec = np.nonzero(edge)
+        parts.append((er + r0, ec, core[er, ec].astype(np.int64, copy=False)))
+    rr = np.concatenate([p[0] for p in parts])
+    cc = np.concatenate([p[1] for p in parts])
+    ids = np.concatenate([p[2] for p in parts])
     order = np.argsort(ids, kind="stable")
     rr, cc, ids = rr[order], cc[order], ids[order]
     bounds = np.searchsorted(ids, np.arange(1, n + 2))

@@ -107,3 +107,20 @@ def test_build_graph_single_grain_has_no_junctions():
     assert g.grains.coordination.tolist() == [0]
     assert np.isnan(g.summary["median_gap_m"])
     assert isinstance(g.junctions, pd.DataFrame)
+
+
+def test_skiz_does_not_depend_on_the_band_height(monkeypatch):
+    """Distances and zones computed band by band (bounded memory) equal a single band."""
+    import morpho.graph as graph
+    from skimage.measure import label
+
+    rng = np.random.default_rng(4)
+    lab = label(rng.random((130, 110)) > 0.85, connectivity=1).astype(np.int32)
+    monkeypatch.setattr(graph, "BAND_ROWS", 10**6)
+    zone_1, dist_1 = graph._zones(lab)
+    whole = graph.skiz_junctions(lab, pixel_size_m=1e-9)
+    monkeypatch.setattr(graph, "BAND_ROWS", 3)
+    zone_3, dist_3 = graph._zones(lab)
+    assert np.array_equal(zone_1, zone_3)
+    assert np.array_equal(dist_1, dist_3)
+    pd.testing.assert_frame_equal(graph.skiz_junctions(lab, pixel_size_m=1e-9), whole)
