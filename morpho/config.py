@@ -132,6 +132,16 @@ class SegmentConfig:
     min_area_px : int
         Floor on the kept area in pixels whatever the pixel size (PHYSICS.md 6.1: ~9 px^2 is the
         least that can be measured).  Default 9.
+    tile_px : int
+        Micrographs larger than ``tile_px + 2 * tile_overlap_px`` in either direction are
+        segmented (threshold method) tile by tile, ~``tile_px`` square, each with
+        ``tile_overlap_px`` of overlap, and the tiles' grains stitched (each grain from the tile
+        whose core holds its centroid): the working memory is that of one tile whatever the
+        image size.  The normalisation, background, noise and threshold are those of the whole
+        image.  0 turns tiling off.  Default 2048.
+    tile_overlap_px : int
+        Overlap of the tiles, in pixels; a grain up to twice this across is cut out whole from
+        one tile (a larger one is flagged with a warning).  Default 256.
     """
 
     dark_grains: bool = False
@@ -148,8 +158,18 @@ class SegmentConfig:
     valley_threshold: float | None = 6.0
     min_diameter_m: float = 8e-9
     min_area_px: int = 9
+    tile_px: int = 2048
+    tile_overlap_px: int = 256
 
     def __post_init__(self) -> None:
+        for name in ("tile_px", "tile_overlap_px"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                msg = f"segment.{name} must be a whole number of pixels >= 0, got {value!r}"
+                raise ConfigError(msg)
+        if 0 < self.tile_px < 256:
+            msg = f"segment.tile_px must be 0 (no tiling) or at least 256 px, got {self.tile_px!r}"
+            raise ConfigError(msg)
         _check_positive("segment.smoothing_sigma_px", self.smoothing_sigma_px, allow_none=True, allow_zero=True)
         if self.threshold_method not in ("otsu", "li", "triangle"):
             msg = f"segment.threshold_method must be 'otsu', 'li' or 'triangle', got {self.threshold_method!r}"

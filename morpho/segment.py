@@ -31,6 +31,7 @@ the caller-supplied ``pixel_size_m``.
 from __future__ import annotations
 
 import functools
+import warnings
 from dataclasses import dataclass
 
 import cv2
@@ -126,6 +127,8 @@ class SegmentationResult:
         Noise sigma of the flattened image at those two levels (SEM noise grows with signal).
     band : float
         Half-width of the hysteresis band around `threshold`.
+    n_tiles : int
+        Tiles the local steps ran on (1: the whole image at once; see ``segment.tile_px``).
     """
 
     labels: np.ndarray
@@ -140,6 +143,7 @@ class SegmentationResult:
     noise_matrix: float = float("nan")
     noise_grain: float = float("nan")
     band: float = 0.0
+    n_tiles: int = 1
 
 
 def _validate_image(image: np.ndarray) -> np.ndarray:
@@ -300,6 +304,10 @@ def _immerkaer_abs(image: np.ndarray) -> np.ndarray:
     return np.abs(cv2.filter2D(image, -1, kernel, borderType=cv2.BORDER_REFLECT))
 
 
+#: Pixels per band of :func:`relabel_raster_order`'s first-pixel search.
+RELABEL_BAND_PX = 1 << 22
+
+
 def relabel_raster_order(labels: np.ndarray) -> np.ndarray:
     """Renumber labels 1..n in raster order of each label's first pixel (0 stays 0).
 
@@ -316,6 +324,28 @@ def relabel_raster_order(labels: np.ndarray) -> np.ndarray:
     >>> relabel_raster_order(np.array([[0, 7], [3, 7]])).tolist()
     [[0, 1], [2, 1]]
     """
+    rows, cols = labels.shape
+    top = int(labels.max()) if labels.size else 0
+    if labels.size and (labels.min() < 0 or top >= 2**31 - 1 or top > 4 * labels.size + 1024):
+        return _relabel_sparse(labels)
+    # First pixel (flat index) of every value, band by band in raster order: the first band in
+    # which a value appears holds its first pixel.  Memory: one band, not sorted copies of the image.
+    first = np.full(top + 1, -1, dtype=np.int64)
+    band = max(1, RELABEL_BAND_PX // max(cols, 1))
+    for r0 in range(0, rows, band):
+        values, idx = np.unique(labels[r0:r0 + band].ravel(), return_index=True)
+        new_values = first[values] < 0
+        first[values[new_values]] = idx[new_values] + r0 * cols
+    first[0] = -1
+    present = np.flatnonzero(first >= 0)
+    order = present[np.argsort(first[present], kind="stable")]
+    lut = np.zeros(top + 1, dtype=np.int32)
+    lut[order] = np.arange(1, order.size + 1, dtype=np.int32)
+    return lut[labels]
+
+
+def _relabel_sparse(labels: np.ndarray) -> np.ndarray:
+    """:func:`relabel_raster_order` for label values too large or negative for a lookup table."""
     flat = labels.ravel()
     values, first = np.unique(flat, return_index=True)
     nonzero = values != 0
@@ -785,8 +815,77 @@ def segment(image: np.ndarray, *, pixel_size_m: float, config: SegmentConfig | N
     if not (np.isfinite(pixel_size_m) and pixel_size_m > 0):
         msg = f"pixel_size_m must be finite and > 0, got {pixel_size_m!r}"
         raise InputError(msg)
+    est = _estimate(arr, cfg, pixel_size_m)
+    del arr
+    flat, smooth, threshold = est.flat, est.smooth, est.threshold
+    rows, cols = flat.shape
+    tiled = (cfg.method == "threshold" and cfg.tile_px > 0
+             and max(rows, cols) > cfg.tile_px + 2 * cfg.tile_overlap_px)
+    if tiled:
+        labels, n_comp, n_grains, n_removed = _segment_tiles(est, cfg)
+        if not (labels == 0).any():
+            msg = ("the whole image is above the grain threshold (all grain, no matrix); check --dark-grains or "
+                   "the image")
+            raise SegmentationError(msg)
+    elif cfg.method == "regions":
+        raw_mask = grain_mask(smooth, threshold, est.band)
+        _check_not_all_grain(raw_mask, smooth, est, cfg)
+        valley_z = valley_strength(flat, smooth, noise_by_level=est.noise_levels)
+        labels = segment_regions(flat, smooth, est.noise_levels, valley_z,
+                                 matrix_level=matrix_mode(smooth, ~raw_mask))
+        labels = relabel_raster_order(labels)
+        n_comp = n_grains = int(labels.max())
+        labels, n_removed = _drop_small(labels, est.min_area_px)
+    else:
+        labels, n_comp, n_grains, n_removed = _threshold_labels(flat, smooth, est, cfg, check=True)
+    labels = relabel_raster_order(labels)
+    if labels.max() == 0:
+        msg = (
+            f"no grains found (threshold {threshold:.3f} of the normalised range, minimum grain area "
+            f"{est.min_area_px} px); check --dark-grains, the pixel size, or lower segment.min_diameter_m"
+        )
+        raise SegmentationError(msg)
+    matrix_level, grain_level = _phase_levels(labels, smooth)
+    levels, sigmas = est.noise_levels
+    noise_matrix, noise_grain = (float(np.interp(v, levels, sigmas)) if np.isfinite(v) else float("nan")
+                                 for v in (matrix_level, grain_level))
+    return SegmentationResult(
+        labels=labels,
+        threshold=float(threshold),
+        noise_sigma=est.noise,
+        smoothing_sigma_px=est.sigma,
+        min_area_px=est.min_area_px,
+        n_removed_small=n_removed,
+        n_split=int(n_grains - n_comp),
+        matrix_level=matrix_level,
+        grain_level=grain_level,
+        noise_matrix=noise_matrix,
+        noise_grain=noise_grain,
+        band=float(est.band),
+        n_tiles=est.n_tiles,
+    )
+
+
+@dataclass
+class _Estimates:
+    """What the whole image decides before any grain is cut out (the same for every tile)."""
+
+    flat: np.ndarray  # flattened image, float32 in [0, 1]
+    smooth: np.ndarray  # Gaussian-smoothed `flat`
+    noise: float
+    sigma: float
+    threshold: float
+    band: float
+    noise_levels: tuple[np.ndarray, np.ndarray]
+    min_area_px: int
+    n_tiles: int = 1
+
+
+def _estimate(arr: np.ndarray, cfg: SegmentConfig, pixel_size_m: float) -> _Estimates:
+    """Normalise, flatten, measure the noise, smooth, threshold: the global steps of :func:`segment`."""
     norm = normalize_intensity(arr, dark_grains=cfg.dark_grains)
     flat = flatten_background(norm) if cfg.flatten_background else norm
+    del norm
     noise = estimate_noise_sigma(flat)
     if cfg.smoothing_sigma_px is not None:
         sigma = float(cfg.smoothing_sigma_px)
@@ -800,21 +899,31 @@ def segment(image: np.ndarray, *, pixel_size_m: float, config: SegmentConfig | N
         smooth = flat
     threshold = _threshold(smooth, cfg.threshold_method)
     band = hysteresis_band(noise, sigma)
-    raw_mask = grain_mask(smooth, threshold, band)
-    mask = _fill_grain_holes(raw_mask, smooth, band / 2.0, threshold) if cfg.fill_holes else raw_mask
     min_area_px = max(int(cfg.min_area_px), int(np.ceil(np.pi / 4.0 * (cfg.min_diameter_m / pixel_size_m) ** 2)))
+    return _Estimates(flat, smooth, noise, sigma, threshold, band, _noise_by_level(flat, smooth), min_area_px)
+
+
+def _check_not_all_grain(raw_mask: np.ndarray, smooth: np.ndarray, est: _Estimates, cfg: SegmentConfig) -> None:
+    mask = _fill_grain_holes(raw_mask, smooth, est.band / 2.0, est.threshold) if cfg.fill_holes else raw_mask
     if mask.all():
         msg = "the whole image is above the grain threshold (all grain, no matrix); check --dark-grains or the image"
         raise SegmentationError(msg)
-    noise_levels = _noise_by_level(flat, smooth)
+
+
+def _threshold_labels(flat: np.ndarray, smooth: np.ndarray, est: _Estimates, cfg: SegmentConfig, *,
+                      check: bool = False) -> tuple[np.ndarray, int, int, int]:
+    """The local steps of the threshold method on one region (the image, or a tile with its
+    overlap): hysteresis mask, hole filling, splitting, edge refinement, size cut, level split.
+    Returns labels (ids not in raster order), components, grains after splitting, objects dropped."""
+    raw_mask = grain_mask(smooth, est.threshold, est.band)
+    mask = _fill_grain_holes(raw_mask, smooth, est.band / 2.0, est.threshold) if cfg.fill_holes else raw_mask
+    del raw_mask
+    if check and mask.all():
+        msg = "the whole image is above the grain threshold (all grain, no matrix); check --dark-grains or the image"
+        raise SegmentationError(msg)
     valley_z = None
-    if cfg.method == "regions" or (cfg.split_touching and cfg.valley_threshold is not None):
-        valley_z = valley_strength(flat, smooth, noise_by_level=noise_levels)
-    if cfg.method == "regions":
-        labels = segment_regions(flat, smooth, noise_levels, valley_z, matrix_level=matrix_mode(smooth, ~raw_mask))
-        labels = relabel_raster_order(labels)
-        n_comp = n_grains = int(labels.max())
-    elif cfg.split_touching and cfg.valley_threshold is not None:
+    if cfg.split_touching and cfg.valley_threshold is not None:
+        valley_z = valley_strength(flat, smooth, noise_by_level=est.noise_levels)
         labels, n_comp, n_grains = _split_touching_valleys(
             mask, valley_z, smooth, threshold=cfg.valley_threshold, split_ratio=cfg.split_ratio,
             offset_px=cfg.split_offset_px,
@@ -825,47 +934,93 @@ def segment(image: np.ndarray, *, pixel_size_m: float, config: SegmentConfig | N
         labels, n_comp = ndi.label(mask, structure=np.ones((3, 3), dtype=bool))
         labels = labels.astype(np.int32)
         n_grains = n_comp
+    del mask
     n_removed = 0
-    if cfg.refine_edges and cfg.method == "threshold":
+    if cfg.refine_edges:
         # Objects under the size cut are dropped before refinement too, so that a speck of
         # matrix texture cannot grow past the cut by getting its own, lower, threshold.
-        labels, n_removed = _drop_small(labels, min_area_px)
+        labels, n_removed = _drop_small(labels, est.min_area_px)
         labels = refine_edges(labels, smooth)
         if cfg.fill_holes:
             labels = _fill_label_holes(labels)
-    labels, n_late = _drop_small(labels, min_area_px)
+    labels, n_late = _drop_small(labels, est.min_area_px)
     n_removed += n_late
-    if cfg.method == "threshold" and cfg.split_touching and cfg.split_by_level:
+    if cfg.split_touching and cfg.split_by_level:
         if valley_z is None:
-            valley_z = valley_strength(flat, smooth, noise_by_level=noise_levels)
-        labels, n_level = _split_by_level(labels, flat, smooth, noise_levels, valley_z)
+            valley_z = valley_strength(flat, smooth, noise_by_level=est.noise_levels)
+        labels, n_level = _split_by_level(labels, flat, smooth, est.noise_levels, valley_z)
         n_grains += n_level
-    labels = relabel_raster_order(labels)
-    if labels.max() == 0:
-        msg = (
-            f"no grains found (threshold {threshold:.3f} of the normalised range, minimum grain area "
-            f"{min_area_px} px); check --dark-grains, the pixel size, or lower segment.min_diameter_m"
-        )
-        raise SegmentationError(msg)
-    matrix_level, grain_level = _phase_levels(labels, smooth)
-    levels, sigmas = noise_levels
-    noise_matrix, noise_grain = (float(np.interp(v, levels, sigmas)) if np.isfinite(v) else float("nan")
-                                 for v in (matrix_level, grain_level))
-    return SegmentationResult(
-        labels=labels,
-        threshold=float(threshold),
-        noise_sigma=noise,
-        smoothing_sigma_px=sigma,
-        min_area_px=min_area_px,
-        n_removed_small=n_removed,
-        n_split=int(n_grains - n_comp),
-        matrix_level=matrix_level,
-        grain_level=grain_level,
-        noise_matrix=noise_matrix,
-        noise_grain=noise_grain,
-        band=float(band),
-    )
+    return labels, n_comp, n_grains, n_removed
 
+
+def _tiles(rows: int, cols: int, tile: int, overlap: int):
+    """Core (r0, r1, c0, c1) and extended (R0, R1, C0, C1) boxes of a tiling of the image."""
+    n_r, n_c = -(-rows // tile), -(-cols // tile)
+    edges_r = np.linspace(0, rows, n_r + 1).round().astype(int)
+    edges_c = np.linspace(0, cols, n_c + 1).round().astype(int)
+    for i in range(n_r):
+        for j in range(n_c):
+            r0, r1, c0, c1 = edges_r[i], edges_r[i + 1], edges_c[j], edges_c[j + 1]
+            yield (r0, r1, c0, c1), (max(0, r0 - overlap), min(rows, r1 + overlap),
+                                     max(0, c0 - overlap), min(cols, c1 + overlap))
+
+
+def _segment_tiles(est: _Estimates, cfg: SegmentConfig) -> tuple[np.ndarray, int, int, int]:
+    """The local steps tile by tile, each tile with `cfg.tile_overlap_px` of overlap, stitched.
+
+    A grain belongs to the tile whose core holds the pixel of its centroid (so each grain is
+    taken from exactly one tile, where it lies whole if it is smaller than the overlap) and is
+    copied with all its pixels, also those in the overlap.  Two tiles can disagree near a seam
+    only about a grain that extends past the overlap; then the first tile's pixels stay and a
+    later grain that is mostly (> 1/2) made of them is a duplicate and dropped, a smaller clash
+    leaves it its own pixels.  Edge refinement takes the matrix level of each tile (its own
+    median), the rest of the global estimates are the whole image's.  Counts of split and
+    dropped objects are summed over tiles (an object in an overlap counts in each tile that
+    sees it).  Returns labels (not in raster order), components, grains, objects dropped.
+    """
+    from .measure import centroids_px
+
+    rows, cols = est.flat.shape
+    out = np.zeros((rows, cols), dtype=np.int32)
+    next_id = 1
+    n_comp = n_grains = n_removed = 0
+    n_tiles = n_cut = 0
+    for (r0, r1, c0, c1), (rr0, rr1, cc0, cc1) in _tiles(rows, cols, cfg.tile_px, cfg.tile_overlap_px):
+        n_tiles += 1
+        lab, nc, ng, nr = _threshold_labels(est.flat[rr0:rr1, cc0:cc1], est.smooth[rr0:rr1, cc0:cc1], est, cfg)
+        n_comp, n_grains, n_removed = n_comp + nc, n_grains + ng, n_removed + nr
+        n = int(lab.max())
+        if n == 0:
+            continue
+        area, row_c, col_c = centroids_px(lab, n)
+        row_px = np.floor(row_c + 0.5) + rr0
+        col_px = np.floor(col_c + 0.5) + cc0
+        owned = np.zeros(n + 1, dtype=bool)
+        owned[1:] = (area > 0) & (row_px >= r0) & (row_px < r1) & (col_px >= c0) & (col_px < c1)
+        # owned grains cut by the outer edge of the overlap (not the image's edge) are too big
+        sides = [lab[0] if rr0 > 0 else None, lab[-1] if rr1 < rows else None,
+                 lab[:, 0] if cc0 > 0 else None, lab[:, -1] if cc1 < cols else None]
+        cut = np.unique(np.concatenate([v for v in sides if v is not None] or [np.zeros(0, lab.dtype)]))
+        n_cut += int(owned[cut[cut > 0]].sum())
+        sel = owned[lab]
+        target = out[rr0:rr1, cc0:cc1]
+        clash = sel & (target != 0)
+        if clash.any():
+            overlap = np.bincount(lab[clash], minlength=n + 1)
+            owned[1:] &= overlap[1:] * 2 <= np.maximum(area, 1)
+            sel = owned[lab] & (target == 0)
+        new_id = np.zeros(n + 1, dtype=np.int32)
+        new_id[owned] = np.arange(next_id, next_id + int(owned.sum()), dtype=np.int32)
+        next_id += int(owned.sum())
+        target[sel] = new_id[lab[sel]]
+    est.n_tiles = n_tiles
+    if n_cut:
+        warnings.warn(
+            f"{n_cut} grain(s) reach the outer edge of their tile's overlap (wider than about 2 x "
+            f"segment.tile_overlap_px = {2 * cfg.tile_overlap_px} px) and may be cut at a tile seam; raise "
+            "segment.tile_overlap_px or set segment.tile_px = 0", stacklevel=3)
+    out, n_late = _drop_small(out, est.min_area_px)
+    return out, n_comp, n_grains, n_removed + n_late
 
 def hysteresis_band(noise: float, sigma_px: float) -> float:
     """Half-width of the hysteresis band: 2 standard deviations of the noise after smoothing.

@@ -201,3 +201,74 @@ def test_segment_keeps_large_smooth_grains_whole(seed):
     truth = (np.hypot(rr - 320, cc - 320) <= radius).astype(np.int32)
     res = segment(_render(truth, rng=rng), pixel_size_m=PX)
     assert res.labels.max() == 1
+
+
+# --- tiles ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def film_768():
+    from morpho.synthetic import make_sem_micrograph
+
+    sample = make_sem_micrograph((768, 768), preset="inox-bimodal", pixel_size_m=4.5e-9, rng=7)
+    whole = segment(sample.image, pixel_size_m=4.5e-9, config=SegmentConfig(tile_px=0))
+    return sample, whole
+
+
+def test_tiles_neither_split_nor_duplicate_grains_on_their_seams(film_768):
+    """Tiles of 256 px (9 tiles, 8 seams crossing the film) give the grains of the whole image:
+    every grain cut by a seam line is one grain of the stitched labels, none twice."""
+    sample, whole = film_768
+    tiled = segment(sample.image, pixel_size_m=4.5e-9, config=SegmentConfig(tile_px=256, tile_overlap_px=96))
+    assert tiled.n_tiles == 9
+    assert whole.n_tiles == 1
+    a, b = whole.labels, tiled.labels
+    assert b.max() == a.max()
+    m = match_labels(a, b)
+    assert m.f1 == 1.0
+    assert m.mean_iou > 0.98
+    seams = (np.arange(768) % 256 == 0) & (np.arange(768) > 0)
+    on_seam = np.unique(np.concatenate([a[seams, :].ravel(), a[:, seams].ravel()]))
+    on_seam = on_seam[on_seam > 0]
+    assert on_seam.size >= 15
+    for grain in on_seam:  # the tiled labels under a seam-crossing grain: one id covers it
+        ids, counts = np.unique(b[a == grain], return_counts=True)
+        main = ids[np.argmax(counts)]
+        assert main > 0
+        assert counts.max() >= 0.9 * (a == grain).sum()
+        # and that tiled grain is not also somewhere else (no duplicate, no stray piece)
+        assert ((b == main) & (a != grain)).sum() <= 0.1 * (b == main).sum()
+    # every stitched grain is one connected piece
+    from scipy import ndimage as ndi
+
+    for grain in np.unique(b[b > 0]):
+        box = ndi.find_objects((b == grain).astype(np.int8))[0]
+        assert ndi.label(b[box] == grain, structure=np.ones((3, 3)))[1] == 1
+
+
+def test_tiles_warn_when_a_grain_is_wider_than_the_overlap(film_768):
+    sample, _ = film_768
+    with pytest.warns(UserWarning, match="tile_overlap_px"):
+        segment(sample.image, pixel_size_m=4.5e-9, config=SegmentConfig(tile_px=256, tile_overlap_px=4))
+
+
+def test_tile_settings_are_checked():
+    from morpho.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="tile_px"):
+        SegmentConfig(tile_px=100)
+    with pytest.raises(ConfigError, match="tile_overlap_px"):
+        SegmentConfig(tile_overlap_px=-1)
+
+
+@pytest.mark.parametrize("band_px", [1, 7, 50, 1 << 22])
+def test_relabel_raster_order_band_by_band_equals_one_sort(monkeypatch, band_px):
+    import morpho.segment as seg
+
+    monkeypatch.setattr(seg, "RELABEL_BAND_PX", band_px)
+    rng = np.random.default_rng(band_px)
+    for shape in ((1, 1), (5, 9), (37, 23)):
+        labels = rng.integers(0, 40, shape).astype(np.int32) * 3  # gaps, zeros, repeats
+        assert np.array_equal(seg.relabel_raster_order(labels), seg._relabel_sparse(labels))
+    huge = np.array([[0, 2**40], [5, 2**40]], dtype=np.int64)  # too sparse for a lookup table
+    assert seg.relabel_raster_order(huge).tolist() == [[0, 1], [2, 1]]
