@@ -838,6 +838,7 @@ def segment(image: np.ndarray, *, pixel_size_m: float, config: SegmentConfig | N
         labels, n_removed = _drop_small(labels, est.min_area_px)
     else:
         labels, n_comp, n_grains, n_removed = _threshold_labels(flat, smooth, est, cfg, check=True)
+    est.flat = flat = None  # not needed any more: free it before the last full-image steps
     labels = relabel_raster_order(labels)
     if labels.max() == 0:
         msg = (
@@ -1046,15 +1047,25 @@ def _phase_levels(labels: np.ndarray, smooth: np.ndarray, reach_px: int = 3) -> 
     disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach_px + 1, 2 * reach_px + 1))
     far = cv2.dilate(grain, disk) == 0
     matrix = float(np.median(smooth[far])) if far.any() else float("nan")
+    del far
     inside = _inscribed_distance(grain)
+    del grain
     # The grains' own brightness: the mean of each core (>= 3 px inside, beyond the reach of the
     # blur) over grains that have one; small grains' peaks are lowered by the blur and would
-    # understate the contrast.  Only when no grain has a core do the peaks stand in.
+    # understate the contrast.  Only when no grain has a core do the peaks stand in.  (Summed
+    # in bands of rows: the core pixels' copies stay small on large images.)
     n = int(labels.max())
-    core = inside >= 3.0
-    count = np.bincount(labels[core], minlength=n + 1)[1:]
+    count = np.zeros(n + 1, dtype=np.int64)
+    total = np.zeros(n + 1)
+    band = max(1, RELABEL_BAND_PX // max(labels.shape[1], 1))
+    for r0 in range(0, labels.shape[0], band):
+        core = inside[r0:r0 + band] >= 3.0
+        ids = labels[r0:r0 + band][core]
+        count += np.bincount(ids, minlength=n + 1)[: n + 1]
+        total += np.bincount(ids, weights=smooth[r0:r0 + band][core], minlength=n + 1)[: n + 1]
+    del inside
+    count, total = count[1:], total[1:]
     if count.any():
-        total = np.bincount(labels[core], weights=smooth[core], minlength=n + 1)[1:]
         level = total[count > 0] / count[count > 0]
     else:
         level = np.asarray(ndi.maximum(smooth, labels, index=np.arange(1, n + 1)))
