@@ -822,7 +822,11 @@ def segment(image: np.ndarray, *, pixel_size_m: float, config: SegmentConfig | N
     tiled = (cfg.method == "threshold" and cfg.tile_px > 0
              and max(rows, cols) > cfg.tile_px + 2 * cfg.tile_overlap_px)
     if tiled:
+        # The tiles smooth their own pixels (with a margin, so the values are the same): the
+        # whole smoothed image is not kept while they run, and is made again afterwards.
+        est.smooth = smooth = None
         labels, n_comp, n_grains, n_removed = _segment_tiles(est, cfg)
+        smooth = _smoothed(flat, est.sigma)
         if not (labels == 0).any():
             msg = ("the whole image is above the grain threshold (all grain, no matrix); check --dark-grains or "
                    "the image")
@@ -894,14 +898,18 @@ def _estimate(arr: np.ndarray, cfg: SegmentConfig, pixel_size_m: float) -> _Esti
         # Noise-adaptive: ~0.6 px for clean images, ~1.2 px for ordinary SEM noise (a Gaussian
         # of 1.2 px still leaves a 3-px-radius grain above the threshold), SMOOTH_MAX at most.
         sigma = float(np.clip(0.6 + 6.0 * noise, 0.6, SMOOTH_MAX))
-    if sigma > 0:
-        smooth = cv2.GaussianBlur(flat, (0, 0), sigmaX=sigma, sigmaY=sigma, borderType=cv2.BORDER_REFLECT)
-    else:
-        smooth = flat
+    smooth = _smoothed(flat, sigma)
     threshold = _threshold(smooth, cfg.threshold_method)
     band = hysteresis_band(noise, sigma)
     min_area_px = max(int(cfg.min_area_px), int(np.ceil(np.pi / 4.0 * (cfg.min_diameter_m / pixel_size_m) ** 2)))
     return _Estimates(flat, smooth, noise, sigma, threshold, band, _noise_by_level(flat, smooth), min_area_px)
+
+
+def _smoothed(flat: np.ndarray, sigma: float) -> np.ndarray:
+    """The Gaussian-smoothed image (reflecting borders); `flat` itself for sigma 0."""
+    if sigma > 0:
+        return cv2.GaussianBlur(flat, (0, 0), sigmaX=sigma, sigmaY=sigma, borderType=cv2.BORDER_REFLECT)
+    return flat
 
 
 def _check_not_all_grain(raw_mask: np.ndarray, smooth: np.ndarray, est: _Estimates, cfg: SegmentConfig) -> None:
@@ -988,7 +996,14 @@ def _segment_tiles(est: _Estimates, cfg: SegmentConfig) -> tuple[np.ndarray, int
     n_tiles = n_cut = 0
     for (r0, r1, c0, c1), (rr0, rr1, cc0, cc1) in _tiles(rows, cols, cfg.tile_px, cfg.tile_overlap_px):
         n_tiles += 1
-        lab, nc, ng, nr = _threshold_labels(est.flat[rr0:rr1, cc0:cc1], est.smooth[rr0:rr1, cc0:cc1], est, cfg)
+        if est.smooth is not None:
+            smooth = est.smooth[rr0:rr1, cc0:cc1]
+        else:  # smooth the tile with a margin beyond the kernel: the whole image's values (to 1 ulp)
+            m = int(np.ceil(4.0 * est.sigma)) + 2
+            sr0, sr1, sc0, sc1 = max(0, rr0 - m), min(rows, rr1 + m), max(0, cc0 - m), min(cols, cc1 + m)
+            smooth = _smoothed(est.flat[sr0:sr1, sc0:sc1], est.sigma)[rr0 - sr0:rr1 - sr0, cc0 - sc0:cc1 - sc0]
+        lab, nc, ng, nr = _threshold_labels(est.flat[rr0:rr1, cc0:cc1], smooth, est, cfg)
+        del smooth
         n_comp, n_grains, n_removed = n_comp + nc, n_grains + ng, n_removed + nr
         n = int(lab.max())
         if n == 0:
