@@ -61,13 +61,19 @@ class GrainGraph:
     summary: dict
 
 
-def _zones(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest-grain label of every pixel, and the nearest grain pixel's (row, col) (2, rows, cols)."""
+def _features(labels: np.ndarray) -> np.ndarray:
+    """For every pixel, the (row, col) of its nearest grain pixel: shape (2, rows, cols), int32."""
     # Exact EDT with nearest-feature indices (OpenCV's labelled transform is only the
     # approximate 5x5 mask, which would bias gaps by ~1-2 %).  SciPy is asked for the indices
-    # only; distances are computed where they are needed (:func:`_distance_px`), so no
-    # full-size float64 distance map exists (on a 16384^2 image that is 2 GB).
-    feature = ndi.distance_transform_edt(labels == 0, return_distances=False, return_indices=True)
+    # only; the zones (nearest grain's label) and distances are made band by band where they
+    # are needed, so neither a full-size zone image nor a distance map exists (on a 16384^2
+    # image those would be 1 GB and 2 GB).
+    return ndi.distance_transform_edt(labels == 0, return_distances=False, return_indices=True)
+
+
+def _zones(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest-grain label of every pixel, and the feature indices of :func:`_features`."""
+    feature = _features(labels)
     zone = np.empty(labels.shape, dtype=labels.dtype)
     for r0 in range(0, labels.shape[0], BAND_ROWS):
         r1 = r0 + BAND_ROWS
@@ -113,16 +119,23 @@ def skiz_junctions(labels: np.ndarray, *, pixel_size_m: float, centroids_m: np.n
             {c: pd.Series(dtype="int64" if c.startswith("grain") else "float64") for c in JUNCTION_COLUMNS}
         )
     lab = lab.astype(np.int32, copy=False)
-    zone, feature = _zones(lab)
+    feature = _features(lab)
     keys_list, vals_list = [], []
-    for dy, dx in ((0, 1), (1, 0)):  # horizontal, then vertical neighbour pairs
-        rows, cols = zone.shape[0] - dy, zone.shape[1] - dx
-        rr, cc = np.nonzero(zone[:rows, :cols] != zone[dy:, dx:])
-        a, b = zone[rr, cc].astype(np.int64), zone[rr + dy, cc + dx].astype(np.int64)
-        lo, hi = np.minimum(a, b), np.maximum(a, b)
-        keys_list.append(lo * (n + 1) + hi)
-        vals_list.append((_distance_px(feature, rr, cc) + _distance_px(feature, rr + dy, cc + dx)).astype(np.float64))
-    del zone, feature
+    rows = lab.shape[0]
+    for r0 in range(0, rows, BAND_ROWS):
+        r1 = min(rows, r0 + BAND_ROWS)
+        stop = min(rows, r1 + 1)  # one more row for the vertical pairs across the band's edge
+        zone = lab[feature[0, r0:stop], feature[1, r0:stop]]
+        for dy, dx in ((0, 1), (1, 0)):  # horizontal, then vertical neighbour pairs
+            n_rows = min(r1, rows - dy) - r0
+            rr, cc = np.nonzero(zone[:n_rows, : zone.shape[1] - dx] != zone[dy:n_rows + dy, dx:])
+            a, b = zone[rr, cc].astype(np.int64), zone[rr + dy, cc + dx].astype(np.int64)
+            rr = rr + r0
+            lo, hi = np.minimum(a, b), np.maximum(a, b)
+            keys_list.append(lo * (n + 1) + hi)
+            vals_list.append((_distance_px(feature, rr, cc)
+                              + _distance_px(feature, rr + dy, cc + dx)).astype(np.float64))
+    del feature
     keys = np.concatenate(keys_list)
     vals = np.concatenate(vals_list)
     order = np.argsort(keys, kind="stable")
