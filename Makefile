@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO   := images/inox_demo.tif
 
-.PHONY: demo test bench bench-accuracy bench-transport images clean
+.PHONY: demo test bench bench-accuracy bench-transport bench-speed images clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,7 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 
-bench: bench-accuracy bench-transport
+bench: bench-accuracy bench-transport bench-speed
 
 # Installs the peer tools (Debian apt + PyPI, idempotent; a peer that fails is skipped with a
 # note), then runs morpho and the peers on the same images.  BENCH_ARGS=--quick for a smoke run.
@@ -40,6 +40,13 @@ bench-accuracy: $(VENV)/.installed-test
 # venv, bench/.venv-openpnm, by the script itself.  BENCH_ARGS=--quick for a smoke run (~6 min).
 bench-transport: $(VENV)/.installed-test
 	$(BIN)/python bench/transport.py $(BENCH_ARGS)
+
+# morpho analyze (no figures, stage by stage) and the peers of bench-accuracy on one synthetic
+# micrograph per size, 1k to 16k px square: median wall time, peak RSS, ratios, scaling exponent.
+# Installs the peers first.  BENCH_ARGS=--quick for a smoke run (1k and 2k, one run each).
+bench-speed: $(VENV)/.installed-test
+	bash bench/peers/install.sh $(BIN)/python
+	$(BIN)/python bench/speed.py $(BENCH_ARGS)
 
 # Regenerate the demo micrograph (committed; made by morpho itself).
 images: $(VENV)/.installed
