@@ -252,6 +252,7 @@ def write_results(
             tmp / "labels.tif",
             result.full_labels,
             compression="zlib",
+            rowsperstrip=256,  # compressed strip by strip: no whole-image buffers on large micrographs
             metadata=None,
             description=json.dumps({"morpho": __version__, "content": "grain labels", **scale}),
         )

@@ -74,10 +74,13 @@ class AnalysisResult:
 
     @property
     def full_labels(self) -> np.ndarray:
-        """uint32 labels of the whole file's shape; databar rows are 0."""
+        """uint32 labels of the whole file's shape; databar rows are 0 (read-only use: without a
+        databar this is a view of the segmentation's labels)."""
         rows, cols = self.micrograph.shape_px
-        out = np.zeros((rows, cols), dtype=np.uint32)
         region = self.segmentation.labels
+        if region.shape == (rows, cols) and region.dtype == np.int32:
+            return region.view(np.uint32)  # no databar: the labels themselves (ids >= 0), no copy
+        out = np.zeros((rows, cols), dtype=np.uint32)
         out[: region.shape[0], : region.shape[1]] = region
         return out
 
