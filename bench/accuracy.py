@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import json
 import os
 import platform
 import signal
@@ -74,6 +73,8 @@ from morpho.io import read_micrograph
 from morpho.measure import measure_grains
 from morpho.pipeline import analyze
 from morpho.synthetic import PRESETS, make_sem_micrograph
+
+from _jsonout import write_report  # bench/ is the script's folder, first on sys.path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -529,34 +530,9 @@ def main(argv: list[str] | None = None) -> int:
     total = time.perf_counter() - t_start
     report["meta"]["total_s"] = total
     print(f"\ntotal {total / 60:.1f} min")
-    out = Path(args.json)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(_finite(report), indent=2, default=_json_default, allow_nan=False) + "\n")
+    out = write_report(report, args.json)
     print(f"written {out}")
     return 0
-
-
-def _finite(obj: Any) -> Any:
-    """NaN and infinities -> None, so that the JSON is strict."""
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_finite(v) for v in obj]
-    if isinstance(obj, float | np.floating):
-        return float(obj) if np.isfinite(obj) else None
-    return obj
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating | float):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    return str(obj)
 
 
 if __name__ == "__main__":

@@ -76,6 +76,8 @@ from typing import Any
 
 import numpy as np
 
+from _jsonout import write_report  # bench/ is the script's folder, first on sys.path
+
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "bench" / ".cache" / "speed"
 TIME_BIN = "/usr/bin/time"
@@ -102,7 +104,7 @@ def log(msg: str) -> None:
 
 
 def _write_json(path: str | Path, obj: dict) -> None:
-    Path(path).write_text(json.dumps(obj, default=_json_default) + "\n")
+    write_report(obj, path, indent=None)
 
 
 def _self_rusage() -> dict[str, float]:
@@ -787,32 +789,9 @@ def main(argv: list[str] | None = None) -> int:
           f"load average (1, 5, 15 min) at start {', '.join(f'{x:.2f}' for x in load_start)}, at end "
           f"{', '.join(f'{x:.2f}' for x in load_end)} (the end value includes this benchmark's own runs); "
           f"whole run {total / 60:.1f} min")
-    out = Path(args.json)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(_finite(report), indent=2, default=_json_default, allow_nan=False) + "\n")
+    out = write_report(report, args.json)
     print(f"written {out}")
     return 0
-
-
-def _finite(obj: Any) -> Any:
-    """NaN and infinities -> None, so that the JSON is strict."""
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_finite(v) for v in obj]
-    if isinstance(obj, float | np.floating):
-        return float(obj) if np.isfinite(obj) else None
-    return obj
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating | float):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    return str(obj)
 
 
 if __name__ == "__main__":

@@ -94,6 +94,8 @@ from scipy.sparse import csgraph
 from scipy.sparse.linalg import splu, spsolve
 from scipy.spatial import Delaunay
 
+from _jsonout import write_report  # bench/ is the script's folder, first on sys.path
+
 import morpho
 import morpho.transport as transport
 
@@ -799,23 +801,13 @@ def main(argv: list[str] | None = None) -> int:
         _sha256(Path(transport.__file__)) != report["meta"]["morpho_transport_sha256"])
 
     print_report(report, repeats, n_temps)
-    out = Path(args.json)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=1, default=_json_default))
+    out = write_report(report, args.json, indent=1)
     log(f"JSON: {out}  (total {report['meta']['total_s']:.0f} s)")
     return 0
 
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    return str(obj)
 
 
 def _row_cells(row: dict[str, Any], n: int, morpho_s: float) -> list[str]:

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from _networks import delaunay as _delaunay
 from morpho import transport
 from morpho._ordering import nested_dissection
 from morpho.errors import InputError
@@ -15,16 +16,6 @@ def _grid(nx: int, ny: int):
     b = np.concatenate([idx[:, 1:].ravel(), idx[1:, :].ravel()])
     yy, xx = np.divmod(np.arange(nx * ny), nx)
     return np.column_stack([xx, yy]).astype(float), a, b
-
-
-def _delaunay(n: int, seed: int, band: float = 0.03):
-    from scipy.spatial import Delaunay
-
-    rng = np.random.default_rng(seed)
-    pts = rng.random((n, 2))
-    tri = Delaunay(pts).simplices
-    e = np.unique(np.sort(np.vstack([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [0, 2]]]), axis=1), axis=0)
-    return pts, e[:, 0], e[:, 1], pts[:, 0] < band, pts[:, 0] > 1 - band, rng
 
 
 def _factor_size(xy, a, b, order):

@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from _networks import delaunay as _delaunay
 from morpho.errors import InputError, NotPercolatingError
 from morpho.transport import (
     NetworkSolver,
@@ -279,16 +280,6 @@ def test_a_random_planar_network_satisfies_kirchhoff_to_round_off():
     inner = np.isfinite(res.potentials_V)
     assert (res.potentials_V[inner] >= -1e-12).all()
     assert (res.potentials_V[inner] <= 1 + 1e-12).all()  # maximum principle
-
-
-def _delaunay(n: int, seed: int, band: float = 0.03):
-    from scipy.spatial import Delaunay
-
-    rng = np.random.default_rng(seed)
-    pts = rng.random((n, 2))
-    tri = Delaunay(pts).simplices
-    e = np.unique(np.sort(np.vstack([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [0, 2]]]), axis=1), axis=0)
-    return pts, e[:, 0], e[:, 1], pts[:, 0] < band, pts[:, 0] > 1 - band, rng
 
 
 @pytest.mark.parametrize("backend", ["superlu", "cholmod"])
