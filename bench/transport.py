@@ -866,23 +866,21 @@ def print_report(report: dict[str, Any], repeats: int, n_temps: int) -> None:
           "precision.")
     header = ["tool — solver", "N", "median time (s)", "ratio to morpho", "rel. error vs reference",
               "rel. diff vs plain spsolve", "residual", "notes"]
-    for block in report["single"]:
-        info = block["network"]
-        n = info["n_grains"]
-        morpho_s = float(np.median(block["rows"][0]["times_s"]))
-        print()
-        print(table(f"One solve, N = {n:,} grains, {info['n_junctions']:,} junctions, T = {SINGLE_T_K} K "
+    def title(kind: str, info: dict[str, Any]) -> str:
+        if kind == "single":
+            return (f"One solve, N = {info['n_grains']:,} grains, {info['n_junctions']:,} junctions, T = {SINGLE_T_K} K "
                     f"(ln g spans {info['decades_spanned']:.0f} decades, {info['n_clipped']:,} junctions clipped); "
-                    f"median of up to {repeats} run(s)", header, [_row_cells(r, n, morpho_s) for r in block["rows"]]))
-    for block in report["sweep"]:
-        info = block["network"]
-        n = info["n_grains"]
-        morpho_s = float(np.median(block["rows"][0]["times_s"]))
-        print()
-        print(table(f"Temperature sweep, N = {n:,} grains, {info['n_temperatures']} temperatures "
-                    f"{SWEEP_T_K[0]}–{SWEEP_T_K[1]} K (log-spaced); time = whole sweep (morpho: median of "
-                    f"{repeats}); errors and residuals = worst over the temperatures", header,
-                    [_row_cells(r, n, morpho_s) for r in block["rows"]]))
+                    f"median of up to {repeats} run(s)")
+        return (f"Temperature sweep, N = {info['n_grains']:,} grains, {info['n_temperatures']} temperatures "
+                f"{SWEEP_T_K[0]}–{SWEEP_T_K[1]} K (log-spaced); time = whole sweep (morpho: median of "
+                f"{repeats}); errors and residuals = worst over the temperatures")
+
+    for kind in ("single", "sweep"):
+        for block in report[kind]:
+            n = block["network"]["n_grains"]
+            morpho_s = float(np.median(block["rows"][0]["times_s"]))
+            print()
+            print(table(title(kind, block["network"]), header, [_row_cells(r, n, morpho_s) for r in block["rows"]]))
     if "memory" in report:
         m = report["memory"]
         if "error" in m:

@@ -241,15 +241,10 @@ def run_batch(images: Sequence[Path], out_root: Path, config: Any, *, argv: Sequ
     from distributed import as_completed
     from tqdm import tqdm
 
+    from .export import check_writable
+
     out_root = Path(out_root)
-    try:
-        out_root.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        msg = f"cannot create output folder {out_root} ({exc.strerror or exc}); choose a writable -o folder"
-        raise OutputError(msg) from None
-    if not os.access(out_root, os.W_OK | os.X_OK):
-        msg = f"output folder {out_root} is not writable; choose a writable -o folder"
-        raise OutputError(msg)
+    check_writable(out_root / "batch.csv", overwrite=True)  # creates OUT, or says why it cannot
     config_dict = config.to_dict()
     rows: list[dict[str, Any] | None] = [None] * len(images)
     with _client(workers, scheduler) as client:

@@ -33,7 +33,7 @@ from scipy.sparse.csgraph import connected_components
 
 from .config import GraphConfig
 from .errors import InputError
-from .measure import BAND_ROWS, border_labels, centroids_px
+from .measure import _bands, border_labels, centroids_px
 
 __all__ = ["JUNCTION_COLUMNS", "GrainGraph", "build_graph", "percolates", "skiz_junctions"]
 
@@ -75,8 +75,7 @@ def _zones(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Nearest-grain label of every pixel, and the feature indices of :func:`_features`."""
     feature = _features(labels)
     zone = np.empty(labels.shape, dtype=labels.dtype)
-    for r0 in range(0, labels.shape[0], BAND_ROWS):
-        r1 = r0 + BAND_ROWS
+    for r0, r1 in _bands(labels.shape[0]):
         zone[r0:r1] = labels[feature[0, r0:r1], feature[1, r0:r1]]
     return zone, feature
 
@@ -122,8 +121,7 @@ def skiz_junctions(labels: np.ndarray, *, pixel_size_m: float, centroids_m: np.n
     feature = _features(lab)
     keys_list, vals_list = [], []
     rows = lab.shape[0]
-    for r0 in range(0, rows, BAND_ROWS):
-        r1 = min(rows, r0 + BAND_ROWS)
+    for r0, r1 in _bands(rows):
         stop = min(rows, r1 + 1)  # one more row for the vertical pairs across the band's edge
         zone = lab[feature[0, r0:stop], feature[1, r0:stop]]
         for dy, dx in ((0, 1), (1, 0)):  # horizontal, then vertical neighbour pairs

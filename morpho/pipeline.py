@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,46 +123,37 @@ def analyze(micrograph: Micrograph, config: AnalysisConfig | None = None, *,
     cfg = config if config is not None else AnalysisConfig()
     px = micrograph.pixel_size_m
     timing: dict[str, float] = {}
+
+    @contextmanager
+    def stage(name: str):
+        """Time one stage into `timing` and report it to `progress`."""
+        t0 = time.perf_counter()
+        yield
+        timing[name] = time.perf_counter() - t0
+        if progress is not None:
+            progress(name, timing[name])
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        t0 = time.perf_counter()
-        seg = segment(micrograph.analysis_pixels, pixel_size_m=px, config=cfg.segment)
-        timing["segment"] = time.perf_counter() - t0
-        if progress is not None:
-            progress("segment", timing["segment"])
+        with stage("segment"):
+            seg = segment(micrograph.analysis_pixels, pixel_size_m=px, config=cfg.segment)
 
-        t0 = time.perf_counter()
-        limit = detection_limit(seg)
-        timing["detection_limit"] = time.perf_counter() - t0
-        if progress is not None:
-            progress("detection_limit", timing["detection_limit"])
+        with stage("detection_limit"):
+            limit = detection_limit(seg)
 
-        t0 = time.perf_counter()
-        grains = measure_grains(seg.labels, pixel_size_m=px)
-        timing["measure"] = time.perf_counter() - t0
-        if progress is not None:
-            progress("measure", timing["measure"])
+        with stage("measure"):
+            grains = measure_grains(seg.labels, pixel_size_m=px)
 
-        t0 = time.perf_counter()
-        graph = build_graph(seg.labels, grains, pixel_size_m=px, config=cfg.graph)
-        timing["graph"] = time.perf_counter() - t0
-        if progress is not None:
-            progress("graph", timing["graph"])
+        with stage("graph"):
+            graph = build_graph(seg.labels, grains, pixel_size_m=px, config=cfg.graph)
 
-        t0 = time.perf_counter()
-        interior = graph.grains.loc[~graph.grains["touches_border"], "diameter_m"].to_numpy()
-        dist = size_distribution(interior, config=cfg.distribution)
-        timing["distribution"] = time.perf_counter() - t0
-        if progress is not None:
-            progress("distribution", timing["distribution"])
+        with stage("distribution"):
+            interior = graph.grains.loc[~graph.grains["touches_border"], "diameter_m"].to_numpy()
+            dist = size_distribution(interior, config=cfg.distribution)
 
-        t0 = time.perf_counter()
-        phys = compute_physics(
-            graph.grains, graph.junctions, mean_coordination=graph.summary["mean_coordination"], config=cfg.physics
-        )
-        timing["physics"] = time.perf_counter() - t0
-        if progress is not None:
-            progress("physics", timing["physics"])
+        with stage("physics"):
+            phys = compute_physics(graph.grains, graph.junctions,
+                                   mean_coordination=graph.summary["mean_coordination"], config=cfg.physics)
     messages = tuple(dict.fromkeys(str(w.message) for w in caught))
 
     grains_out = _ordered(phys.grains, CONTRACT_GRAIN_COLUMNS)

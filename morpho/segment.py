@@ -827,13 +827,11 @@ def segment(image: np.ndarray, *, pixel_size_m: float, config: SegmentConfig | N
         est.smooth = smooth = None
         labels, n_comp, n_grains, n_removed = _segment_tiles(est, cfg)
         smooth = _smoothed(flat, est.sigma)
-        if not (labels == 0).any():
-            msg = ("the whole image is above the grain threshold (all grain, no matrix); check --dark-grains or "
-                   "the image")
-            raise SegmentationError(msg)
+        _require_matrix(labels > 0)
     elif cfg.method == "regions":
-        raw_mask = grain_mask(smooth, threshold, est.band)
-        _check_not_all_grain(raw_mask, smooth, est, cfg)
+        raw_mask, mask = _masks(smooth, est, cfg)
+        _require_matrix(mask)
+        del mask
         valley_z = valley_strength(flat, smooth, noise_by_level=est.noise_levels)
         labels = segment_regions(flat, smooth, est.noise_levels, valley_z,
                                  matrix_level=matrix_mode(smooth, ~raw_mask))
@@ -912,9 +910,16 @@ def _smoothed(flat: np.ndarray, sigma: float) -> np.ndarray:
     return flat
 
 
-def _check_not_all_grain(raw_mask: np.ndarray, smooth: np.ndarray, est: _Estimates, cfg: SegmentConfig) -> None:
+def _masks(smooth: np.ndarray, est: _Estimates, cfg: SegmentConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The hysteresis grain mask, and the same with the dim interiors of rimmed grains filled."""
+    raw_mask = grain_mask(smooth, est.threshold, est.band)
     mask = _fill_grain_holes(raw_mask, smooth, est.band / 2.0, est.threshold) if cfg.fill_holes else raw_mask
-    if mask.all():
+    return raw_mask, mask
+
+
+def _require_matrix(grain: np.ndarray) -> None:
+    """SegmentationError if every pixel is grain (no matrix: wrong contrast, or not a granular film)."""
+    if grain.all():
         msg = "the whole image is above the grain threshold (all grain, no matrix); check --dark-grains or the image"
         raise SegmentationError(msg)
 
@@ -924,12 +929,9 @@ def _threshold_labels(flat: np.ndarray, smooth: np.ndarray, est: _Estimates, cfg
     """The local steps of the threshold method on one region (the image, or a tile with its
     overlap): hysteresis mask, hole filling, splitting, edge refinement, size cut, level split.
     Returns labels (ids not in raster order), components, grains after splitting, objects dropped."""
-    raw_mask = grain_mask(smooth, est.threshold, est.band)
-    mask = _fill_grain_holes(raw_mask, smooth, est.band / 2.0, est.threshold) if cfg.fill_holes else raw_mask
-    del raw_mask
-    if check and mask.all():
-        msg = "the whole image is above the grain threshold (all grain, no matrix); check --dark-grains or the image"
-        raise SegmentationError(msg)
+    _, mask = _masks(smooth, est, cfg)
+    if check:
+        _require_matrix(mask)
     valley_z = None
     if cfg.split_touching and cfg.valley_threshold is not None:
         valley_z = valley_strength(flat, smooth, noise_by_level=est.noise_levels)

@@ -112,14 +112,15 @@ def test_build_graph_single_grain_has_no_junctions():
 def test_skiz_does_not_depend_on_the_band_height(monkeypatch):
     """Zones computed band by band (bounded memory) equal a single band, and so do the junctions."""
     import morpho.graph as graph
+    import morpho.measure as measure
     from skimage.measure import label
 
     rng = np.random.default_rng(4)
     lab = label(rng.random((130, 110)) > 0.85, connectivity=1).astype(np.int32)
-    monkeypatch.setattr(graph, "BAND_ROWS", 10**6)
+    monkeypatch.setattr(measure, "BAND_ROWS", 10**6)
     zone_1, _ = graph._zones(lab)
     whole = graph.skiz_junctions(lab, pixel_size_m=1e-9)
-    monkeypatch.setattr(graph, "BAND_ROWS", 3)
+    monkeypatch.setattr(measure, "BAND_ROWS", 3)
     zone_3, feature = graph._zones(lab)
     assert np.array_equal(zone_1, zone_3)
     pd.testing.assert_frame_equal(graph.skiz_junctions(lab, pixel_size_m=1e-9), whole)
