@@ -133,11 +133,13 @@ def analyze_one(image: str, out_root: str, config: dict[str, Any], argv: Sequenc
     """
     import hashlib
 
+    from ._memory import return_large_arrays_to_os
     from .config import config_from_dict
     from .export import check_writable, result_dir, write_results
     from .io import read_micrograph
     from .pipeline import analyze
 
+    return_large_arrays_to_os()  # this worker process's allocator (morpho/_memory.py)
     t0 = time.perf_counter()
     row: dict[str, Any] = dict.fromkeys(BATCH_COLUMNS)
     row.update({"image": str(image), "error": ""})
@@ -164,7 +166,7 @@ def analyze_one(image: str, out_root: str, config: dict[str, Any], argv: Sequenc
                 warnings.simplefilter("ignore")  # the result's warnings are in its summary.json
                 micrograph = read_micrograph(image, pixel_size_m=cfg.input.pixel_size_m,
                                              databar_rows=cfg.input.databar_rows)
-                result = analyze(micrograph, cfg)
+                result = analyze(micrograph, cfg, threads=1)  # one thread per Dask worker
                 write_results(result, Path(out_root), argv=list(argv), overwrite=overwrite, report=report)
             row["status"] = "ok"
             _row_from_summary(row, json.loads((target / "summary.json").read_text(encoding="utf-8")))

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from ._memory import return_large_arrays_to_os
 from .errors import ConfigError, InputError, MorphoError
 from datetime import UTC
 
@@ -41,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     an = sub.add_parser("analyze", help="analyze micrographs into result folders")
     an.add_argument("images", nargs="+", metavar="IMAGE", help="TIFF micrograph(s)")
     _add_analysis_options(an)
+    an.add_argument("--threads", type=int,
+                    help="tiles of a large micrograph segmented at once (default: CPUs, at most 4; "
+                         "each adds ~0.3 GB of memory; results do not depend on it)")
     an.add_argument("-v", "--verbose", action="store_true", help="tracebacks for unexpected errors")
 
     ba = sub.add_parser("batch", help="analyze folders of micrographs in parallel (Dask), resuming where a run stopped")
@@ -230,6 +234,9 @@ def _cmd_analyze(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .io import read_micrograph
     from .pipeline import analyze
 
+    if args.threads is not None and args.threads < 1:
+        msg = f"--threads must be at least 1, got {args.threads}"
+        raise InputError(msg)
     cfg = _resolve_config(args)
     status = 0
     for image in args.images:
@@ -244,7 +251,7 @@ def _cmd_analyze(args: argparse.Namespace, argv: Sequence[str]) -> int:
             for w in dict.fromkeys(str(w.message) for w in caught):
                 _say(f"morpho: warning: {image}: {w}", quiet=args.quiet, stream=sys.stderr)
             with _stage_progress(image, micrograph, quiet=args.quiet) as progress:
-                result = analyze(micrograph, cfg, progress=progress)
+                result = analyze(micrograph, cfg, progress=progress, threads=args.threads)
             for w in result.warnings:
                 _say(f"morpho: warning: {image}: {w}", quiet=args.quiet, stream=sys.stderr)
             folder = write_results(
@@ -467,6 +474,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
+    return_large_arrays_to_os()
     try:
         if args.command == "analyze":
             return _cmd_analyze(args, argv)

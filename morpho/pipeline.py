@@ -96,7 +96,7 @@ STAGES = ("segment", "detection_limit", "measure", "graph", "distribution", "phy
 
 
 def analyze(micrograph: Micrograph, config: AnalysisConfig | None = None, *,
-            progress: Callable[[str, float], None] | None = None) -> AnalysisResult:
+            progress: Callable[[str, float], None] | None = None, threads: int | None = None) -> AnalysisResult:
     """Run the whole analysis on one micrograph.
 
     Parameters
@@ -108,6 +108,9 @@ def analyze(micrograph: Micrograph, config: AnalysisConfig | None = None, *,
         Defaults to ``AnalysisConfig()``.
     progress : callable, optional
         Called as ``progress(stage, seconds)`` when each of :data:`STAGES` ends.
+    threads : int, optional
+        Tiles of a large micrograph segmented at once (:func:`morpho.segment.segment`); the
+        results do not depend on it.
 
     Returns
     -------
@@ -136,7 +139,7 @@ def analyze(micrograph: Micrograph, config: AnalysisConfig | None = None, *,
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with stage("segment"):
-            seg = segment(micrograph.analysis_pixels, pixel_size_m=px, config=cfg.segment)
+            seg = segment(micrograph.analysis_pixels, pixel_size_m=px, config=cfg.segment, threads=threads)
 
         with stage("detection_limit"):
             limit = detection_limit(seg)

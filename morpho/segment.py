@@ -31,7 +31,11 @@ the caller-supplied ``pixel_size_m``.
 from __future__ import annotations
 
 import functools
+import itertools
+import os
 import warnings
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -42,7 +46,10 @@ from skimage import filters, morphology, segmentation
 
 from .config import SegmentConfig
 from .errors import InputError, SegmentationError
-from .regions import border_pairs, matrix_mode, merge_regions, segment_regions
+from .regions import border_pairs, label_max, matrix_mode, merge_regions, segment_regions
+
+#: Most tiles segmented at once by default (each adds one tile's working memory).
+MAX_THREADS = 4
 
 #: Largest automatic smoothing sigma (px).  The noise-adaptive sigma is 0.6 + 6 x noise (noise
 #: in units of the normalised range): ~1.2 px on ordinary SEM noise, which keeps 3-px-radius
@@ -88,6 +95,7 @@ LEVEL_PIECE_FLATNESS = 2.0
 
 __all__ = [
     "SegmentationResult",
+    "default_threads",
     "estimate_noise_sigma",
     "flatten_background",
     "grain_mask",
@@ -419,9 +427,12 @@ def _split_touching(mask: np.ndarray, *, split_ratio: float, offset_px: float) -
     h = float(-np.log(split_ratio))
     floor = np.float32(np.log(offset_px))
     local_max = (dist >= cv2.dilate(dist, np.ones((3, 3), np.uint8))) & mask
-    plateaus, _ = ndi.label(local_max, structure=eight)
-    _, first_plateau = np.unique(plateaus.ravel(), return_index=True)
-    plateaus_per_comp = np.bincount(components.ravel()[first_plateau[1:]], minlength=n_comp + 1)
+    plateaus, n_plateaus = ndi.label(local_max, structure=eight)
+    at = np.flatnonzero(local_max)
+    comp_of_plateau = np.zeros(n_plateaus + 1, dtype=np.int64)
+    comp_of_plateau[plateaus.ravel()[at]] = components.ravel()[at]  # a plateau lies in one component
+    del plateaus, at
+    plateaus_per_comp = np.bincount(comp_of_plateau[1:], minlength=n_comp + 1)
     boxes = ndi.find_objects(components)
     next_id = n_comp + 1
     for comp_id in np.flatnonzero(plateaus_per_comp >= 2):
@@ -479,7 +490,10 @@ def _oriented_valley(image: np.ndarray) -> np.ndarray:
     for kernel, theta in _line_kernels(VALLEY_SIGMA_ACROSS_PX, VALLEY_SIGMA_ALONG_PX, VALLEY_ORIENTATIONS):
         centre = cv2.filter2D(image, cv2.CV_32F, kernel, borderType=cv2.BORDER_REFLECT)
         dy, dx = d * np.sin(theta), d * np.cos(theta)
-        resp = np.minimum(_shifted(centre, dy, dx), _shifted(centre, -dy, -dx)) - centre
+        resp = _shifted(centre, dy, dx)
+        np.minimum(resp, _shifted(centre, -dy, -dx), out=resp)
+        resp -= centre  # in place: four tile-sized arrays at most
+        del centre
         out = resp if out is None else np.maximum(out, resp, out=out)
     assert out is not None
     return out
@@ -554,7 +568,13 @@ def valley_strength(
     levels, sigmas = noise_by_level if noise_by_level is not None else _noise_by_level(img, smooth)
     local = np.interp(smooth, levels, sigmas).astype(np.float32)
     med, scale = _valley_noise_response()
-    return ((_oriented_valley(img) - med * local) / (scale * local)).astype(np.float32)
+    z = _oriented_valley(img)
+    # (z - med * local) / (scale * local), in place (the same float32 operations)
+    work = local * med
+    z -= work
+    np.multiply(local, scale, out=work)
+    z /= work
+    return z
 
 
 def _split_touching_valleys(
@@ -584,8 +604,10 @@ def _split_touching_valleys(
     markers, _, n_markers = _split_touching(interior, split_ratio=split_ratio, offset_px=offset_px)
     if n_markers:
         inscribed = _inscribed_distance(interior)
-        radius = ndi.maximum(inscribed, markers, index=np.arange(1, n_markers + 1))
-        thin = np.concatenate([[False], np.asarray(radius) < VALLEY_MARKER_MIN_RADIUS_PX])
+        on = markers > 0
+        thin = label_max(inscribed[on], markers[on], n_markers) < VALLEY_MARKER_MIN_RADIUS_PX
+        del on
+        thin[0] = False
         markers = np.where(thin[markers], 0, markers).astype(np.int32)
     # Markers per component (a marker lies inside one component: it is connected and in the mask).
     sel = markers > 0
@@ -722,6 +744,26 @@ def _split_by_level(
     return out, n_new
 
 
+def _expand_labels(labels: np.ndarray, reach_px: int) -> np.ndarray:
+    """``skimage.segmentation.expand_labels(labels, reach_px)`` with a fraction of its memory.
+
+    The same nearest-grain pixels (SciPy's exact feature transform, asked for the indices only)
+    and the same test (distance <= `reach_px`, here on integer squared distances, which is exact
+    for an integer reach); the zone image is filled in bands of rows, so no float64 distance
+    map and no full-size temporary exists besides the indices.
+    """
+    feature = ndi.distance_transform_edt(labels == 0, return_distances=False, return_indices=True)
+    zone = np.empty_like(labels)
+    cols = np.arange(labels.shape[1], dtype=np.int64)
+    band = max(1, (1 << 19) // max(labels.shape[1], 1))  # ~4 MB per int64 temporary
+    for r0 in range(0, labels.shape[0], band):
+        fr, fc = feature[0, r0:r0 + band], feature[1, r0:r0 + band]
+        dr = fr - np.arange(r0, r0 + fr.shape[0], dtype=np.int64)[:, None]
+        dc = fc - cols
+        zone[r0:r0 + band] = np.where(dr * dr + dc * dc <= reach_px * reach_px, labels[fr, fc], 0)
+    return zone
+
+
 def refine_edges(labels: np.ndarray, image: np.ndarray, *, reach_px: int = 3, fraction: float = 0.5) -> np.ndarray:
     """Move every grain's edge to its own half-maximum between matrix and grain level.
 
@@ -754,7 +796,7 @@ def refine_edges(labels: np.ndarray, image: np.ndarray, *, reach_px: int = 3, fr
     if n == 0:
         return labels
     mask = labels > 0
-    zone = segmentation.expand_labels(labels, distance=reach_px)
+    zone = _expand_labels(labels, reach_px)
     far = zone == 0
     if not far.any():
         return labels
@@ -769,7 +811,9 @@ def refine_edges(labels: np.ndarray, image: np.ndarray, *, reach_px: int = 3, fr
     if no_core[1:].any():
         ids = np.flatnonzero(no_core)
         ids = ids[ids > 0]
-        level[ids] = ndi.maximum(image, labels, index=ids)
+        no_core[0] = False
+        sel = no_core[labels]  # the pixels of the grains without a core only
+        level[ids] = label_max(image[sel], labels[sel], n)[ids]
     level[0] = np.inf
     thr = (matrix_level + fraction * (level - matrix_level)).astype(np.float32)
     # A grain not clearly above the matrix keeps its original pixels.
@@ -782,7 +826,17 @@ def refine_edges(labels: np.ndarray, image: np.ndarray, *, reach_px: int = 3, fr
     return refined
 
 
-def segment(image: np.ndarray, *, pixel_size_m: float, config: SegmentConfig | None = None) -> SegmentationResult:
+def default_threads() -> int:
+    """Tiles segmented at once by default: the CPUs this process may use, at most ``MAX_THREADS``."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, MAX_THREADS))
+
+
+def segment(image: np.ndarray, *, pixel_size_m: float, config: SegmentConfig | None = None,
+            threads: int | None = None) -> SegmentationResult:
     """Segment bright grains (or dark ones, per `config`) into a label image.
 
     Parameters
@@ -793,6 +847,10 @@ def segment(image: np.ndarray, *, pixel_size_m: float, config: SegmentConfig | N
         Pixel size in metres; converts the physical minimum grain size to pixels.
     config : SegmentConfig, optional
         Segmentation options; defaults to ``SegmentConfig()``.
+    threads : int, optional
+        Tiles segmented at once (a large micrograph is cut into tiles; smaller ones are one
+        tile); :func:`default_threads` if not given.  The labels do not depend on it; the peak
+        memory grows by one tile's working arrays (~0.3 GB at the default tile size) per thread.
 
     Returns
     -------
@@ -825,7 +883,8 @@ def segment(image: np.ndarray, *, pixel_size_m: float, config: SegmentConfig | N
         # The tiles smooth their own pixels (with a margin, so the values are the same): the
         # whole smoothed image is not kept while they run, and is made again afterwards.
         est.smooth = smooth = None
-        labels, n_comp, n_grains, n_removed = _segment_tiles(est, cfg)
+        n_threads = default_threads() if threads is None else threads
+        labels, n_comp, n_grains, n_removed = _segment_tiles(est, cfg, n_threads)
         smooth = _smoothed(flat, est.sigma)
         _require_matrix(labels > 0)
     elif cfg.method == "regions":
@@ -976,7 +1035,45 @@ def _tiles(rows: int, cols: int, tile: int, overlap: int):
                                      max(0, c0 - overlap), min(cols, c1 + overlap))
 
 
-def _segment_tiles(est: _Estimates, cfg: SegmentConfig) -> tuple[np.ndarray, int, int, int]:
+def _tile_labels(est: _Estimates, cfg: SegmentConfig,
+                 ext: tuple[int, int, int, int]) -> tuple[np.ndarray, int, int, int]:
+    """:func:`_threshold_labels` on the tile `ext` = (R0, R1, C0, C1), smoothed here."""
+    rows, cols = est.flat.shape
+    rr0, rr1, cc0, cc1 = ext
+    if est.smooth is not None:
+        smooth = est.smooth[rr0:rr1, cc0:cc1]
+    else:  # smooth the tile with a margin beyond the kernel: the whole image's values (to 1 ulp)
+        m = int(np.ceil(4.0 * est.sigma)) + 2
+        sr0, sr1, sc0, sc1 = max(0, rr0 - m), min(rows, rr1 + m), max(0, cc0 - m), min(cols, cc1 + m)
+        smooth = _smoothed(est.flat[sr0:sr1, sc0:sc1], est.sigma)[rr0 - sr0:rr1 - sr0, cc0 - sc0:cc1 - sc0]
+    return _threshold_labels(est.flat[rr0:rr1, cc0:cc1], smooth, est, cfg)
+
+
+def _tile_results(est: _Estimates, cfg: SegmentConfig, threads: int):
+    """(core box, extended box, tile result) for each tile in order, `threads` tiles at a time.
+
+    At most `threads` tiles are being segmented at once, so the memory of the tiles' working
+    arrays grows with `threads`, not with the number of tiles.  The order of the results (and
+    so the stitched labels) does not depend on `threads`.
+    """
+    rows, cols = est.flat.shape
+    boxes = iter(_tiles(rows, cols, cfg.tile_px, cfg.tile_overlap_px))
+    if threads <= 1:
+        for core, ext in boxes:
+            yield core, ext, _tile_labels(est, cfg, ext)
+        return
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="morpho-tile") as pool:
+        pending = deque((core, ext, pool.submit(_tile_labels, est, cfg, ext))
+                        for core, ext in itertools.islice(boxes, threads))
+        while pending:
+            core, ext, future = pending.popleft()
+            result = future.result()
+            for nxt_core, nxt_ext in itertools.islice(boxes, 1):
+                pending.append((nxt_core, nxt_ext, pool.submit(_tile_labels, est, cfg, nxt_ext)))
+            yield core, ext, result
+
+
+def _segment_tiles(est: _Estimates, cfg: SegmentConfig, threads: int = 1) -> tuple[np.ndarray, int, int, int]:
     """The local steps tile by tile, each tile with `cfg.tile_overlap_px` of overlap, stitched.
 
     A grain belongs to the tile whose core holds the pixel of its centroid (so each grain is
@@ -987,7 +1084,10 @@ def _segment_tiles(est: _Estimates, cfg: SegmentConfig) -> tuple[np.ndarray, int
     leaves it its own pixels.  Edge refinement takes the matrix level of each tile (its own
     median), the rest of the global estimates are the whole image's.  Counts of split and
     dropped objects are summed over tiles (an object in an overlap counts in each tile that
-    sees it).  Returns labels (not in raster order), components, grains, objects dropped.
+    sees it).  `threads` tiles are segmented at once (threads: the heavy steps, in OpenCV,
+    NumPy and scikit-image, release the GIL, and the tiles share the whole-image arrays);
+    they are stitched in tile order whatever `threads` is.  Returns labels (not in raster
+    order), components, grains, objects dropped.
     """
     from .measure import centroids_px
 
@@ -996,16 +1096,8 @@ def _segment_tiles(est: _Estimates, cfg: SegmentConfig) -> tuple[np.ndarray, int
     next_id = 1
     n_comp = n_grains = n_removed = 0
     n_tiles = n_cut = 0
-    for (r0, r1, c0, c1), (rr0, rr1, cc0, cc1) in _tiles(rows, cols, cfg.tile_px, cfg.tile_overlap_px):
+    for (r0, r1, c0, c1), (rr0, rr1, cc0, cc1), (lab, nc, ng, nr) in _tile_results(est, cfg, threads):
         n_tiles += 1
-        if est.smooth is not None:
-            smooth = est.smooth[rr0:rr1, cc0:cc1]
-        else:  # smooth the tile with a margin beyond the kernel: the whole image's values (to 1 ulp)
-            m = int(np.ceil(4.0 * est.sigma)) + 2
-            sr0, sr1, sc0, sc1 = max(0, rr0 - m), min(rows, rr1 + m), max(0, cc0 - m), min(cols, cc1 + m)
-            smooth = _smoothed(est.flat[sr0:sr1, sc0:sc1], est.sigma)[rr0 - sr0:rr1 - sr0, cc0 - sc0:cc1 - sc0]
-        lab, nc, ng, nr = _threshold_labels(est.flat[rr0:rr1, cc0:cc1], smooth, est, cfg)
-        del smooth
         n_comp, n_grains, n_removed = n_comp + nc, n_grains + ng, n_removed + nr
         n = int(lab.max())
         if n == 0:
@@ -1063,9 +1155,12 @@ def _phase_levels(labels: np.ndarray, smooth: np.ndarray, reach_px: int = 3) -> 
     grain = (labels > 0).astype(np.uint8)
     disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach_px + 1, 2 * reach_px + 1))
     far = cv2.dilate(grain, disk) == 0
-    matrix = float(np.median(smooth[far])) if far.any() else float("nan")
+    matrix = float(np.median(smooth[far], overwrite_input=True)) if far.any() else float("nan")
     del far
-    inside = _inscribed_distance(grain)
+    # Core pixels: >= 3 px (exact Euclidean) from every matrix pixel and from the frame, i.e.
+    # every pixel closer than 3 px (offsets with i^2 + j^2 < 9: the 5 x 5 square) is grain.
+    # An erosion gives it with a uint8 image instead of a float32 distance map.
+    core_all = cv2.erode(grain, np.ones((5, 5), np.uint8), borderType=cv2.BORDER_CONSTANT, borderValue=0)
     del grain
     # The grains' own brightness: the mean of each core (>= 3 px inside, beyond the reach of the
     # blur) over grains that have one; small grains' peaks are lowered by the blur and would
@@ -1076,27 +1171,38 @@ def _phase_levels(labels: np.ndarray, smooth: np.ndarray, reach_px: int = 3) -> 
     total = np.zeros(n + 1)
     band = max(1, RELABEL_BAND_PX // max(labels.shape[1], 1))
     for r0 in range(0, labels.shape[0], band):
-        core = inside[r0:r0 + band] >= 3.0
+        core = core_all[r0:r0 + band].view(bool)
         ids = labels[r0:r0 + band][core]
         count += np.bincount(ids, minlength=n + 1)[: n + 1]
         total += np.bincount(ids, weights=smooth[r0:r0 + band][core], minlength=n + 1)[: n + 1]
-    del inside
+    del core_all
     count, total = count[1:], total[1:]
     if count.any():
         level = total[count > 0] / count[count > 0]
     else:
-        level = np.asarray(ndi.maximum(smooth, labels, index=np.arange(1, n + 1)))
+        grain = labels > 0
+        level = label_max(smooth[grain], labels[grain], n)[1:]
     return matrix, float(np.median(level))
 
 
 def _drop_small(labels: np.ndarray, min_area_px: int) -> tuple[np.ndarray, int]:
-    """Set grains smaller than `min_area_px` to 0; return the labels and how many were dropped."""
-    areas = np.bincount(labels.ravel())
+    """Set grains smaller than `min_area_px` to 0 (in place); return the labels and how many were dropped.
+
+    Counted and cleared in bands of rows: on a 16384^2 image a whole-image ``bincount`` would
+    first copy the labels to int64 (2 GB).
+    """
+    n = int(labels.max()) if labels.size else 0
+    areas = np.zeros(n + 1, dtype=np.int64)
+    band = max(1, RELABEL_BAND_PX // max(labels.shape[1], 1))
+    for r0 in range(0, labels.shape[0], band):
+        areas += np.bincount(labels[r0:r0 + band].ravel(), minlength=n + 1)
     small = (areas < min_area_px) & (areas > 0)
     small[0] = False
     n_small = int(small.sum())
     if n_small:
-        labels = np.where(small[labels], 0, labels).astype(np.int32)
+        for r0 in range(0, labels.shape[0], band):
+            rows = labels[r0:r0 + band]
+            rows[small[rows]] = 0
     return labels, n_small
 
 

@@ -172,6 +172,7 @@ def test_analyze_read_only_folder_exits_2(sem_tif, tmp_path, capsys):
         (["--set", "segment.split_ratio=2"], "split_ratio"),
         (["--set", "segment.method=watershed"], "segment.method"),
         (["--max-gap", "abc"], "length"),
+        (["--threads", "0"], "--threads"),
     ],
 )
 def test_analyze_bad_options_exit_2_naming_the_problem(sem_tif, tmp_path, capsys, args, needle):
@@ -410,3 +411,12 @@ def test_analyze_shows_stage_progress_for_a_large_image(sem_tif, tmp_path, capsy
     monkeypatch.setattr(morpho.cli, "PROGRESS_MIN_PIXELS", 10**9)
     assert main(["analyze", str(sem_tif), "-o", str(tmp_path / "again")]) == 0
     assert "stages" not in capsys.readouterr().err
+
+
+def test_large_arrays_are_returned_to_the_system_on_linux():
+    """The command line fixes glibc's mmap threshold (morpho/_memory.py); off Linux it does nothing."""
+    import sys
+
+    from morpho._memory import return_large_arrays_to_os
+
+    assert return_large_arrays_to_os() is sys.platform.startswith("linux")

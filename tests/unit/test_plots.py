@@ -313,3 +313,19 @@ def test_lognormal_modes_for_plot_zero_width_mode_has_no_density() -> None:
     dist = size_distribution(np.full(12, 4e-8))
     assert dist.modes == (mode,)
     assert np.all(dist.mixture_density(np.geomspace(1e-8, 1e-7, 10)) == 0.0)
+
+
+def test_inner_boundaries_equal_scikit_image_find_boundaries():
+    from skimage.segmentation import expand_labels, find_boundaries
+
+    from morpho.plots import _inner_boundaries
+
+    rng = np.random.default_rng(0)
+    for shape in [(300, 257), (5, 9), (1, 40), (1030, 77)]:
+        lab = np.zeros(shape, np.int32)
+        k = max(2, shape[0] * shape[1] // 200)
+        lab[rng.integers(0, shape[0], k), rng.integers(0, shape[1], k)] = np.arange(1, k + 1)
+        lab = expand_labels(lab, 4)
+        lab[rng.random(shape) < 0.05] = 0
+        for band in (512, 7, 1):
+            assert np.array_equal(_inner_boundaries(lab, band), find_boundaries(lab, mode="inner", background=0))

@@ -135,3 +135,24 @@ def test_level_split_finds_touching_grains_of_the_narrow_gaps_preset(seed):
                                              config=SegmentConfig(split_by_level=False)).labels)
     assert with_level.recall >= shape_only.recall + 0.05
     assert with_level.precision >= shape_only.precision - 0.01
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8, np.int16])
+def test_label_max_equals_ndimage_maximum(dtype):
+    """label_max (sparse row maxima) gives ndimage.maximum's numbers, negative values included,
+    and -inf for labels without pixels."""
+    from scipy import ndimage as ndi
+
+    from morpho.regions import label_max
+
+    rng = np.random.default_rng(4)
+    lab = rng.integers(0, 60, (70, 90))
+    lab[lab == 11] = 0  # a label with no pixel
+    raw = rng.standard_normal((70, 90)) * 50
+    values = (np.abs(raw) if np.dtype(dtype).kind == "u" else raw).astype(dtype)
+    got = label_max(values, lab, 63)
+    want = np.asarray(ndi.maximum(values, lab, index=np.arange(64)))
+    present = np.bincount(lab.ravel(), minlength=64) > 0
+    assert np.array_equal(got[present], want[present].astype(np.float64))
+    assert np.all(np.isneginf(got[~present]))
+    assert np.all(np.isneginf(label_max(values[:0], lab[:0], 3)))

@@ -252,6 +252,66 @@ def test_tiles_warn_when_a_grain_is_wider_than_the_overlap(film_768):
         segment(sample.image, pixel_size_m=4.5e-9, config=SegmentConfig(tile_px=256, tile_overlap_px=4))
 
 
+def test_tiles_give_the_same_labels_whatever_the_number_of_threads(film_768):
+    """Tiles segmented two or three at once are stitched in tile order: bitwise the same labels,
+    counts and warnings as one at a time."""
+    sample, _ = film_768
+    cfg = SegmentConfig(tile_px=256, tile_overlap_px=96)
+    one = segment(sample.image, pixel_size_m=4.5e-9, config=cfg, threads=1)
+    for threads in (2, 3):
+        many = segment(sample.image, pixel_size_m=4.5e-9, config=cfg, threads=threads)
+        assert np.array_equal(one.labels, many.labels)
+        assert (many.n_split, many.n_removed_small, many.n_tiles) == (one.n_split, one.n_removed_small, one.n_tiles)
+
+
+def test_default_threads_is_the_usable_cpus_capped():
+    from morpho.segment import MAX_THREADS, default_threads
+
+    assert 1 <= default_threads() <= MAX_THREADS
+
+
+def test_expand_labels_equals_scikit_image():
+    """The banded, integer-distance zone growth of edge refinement is scikit-image's expand_labels."""
+    from skimage.segmentation import expand_labels
+
+    from morpho.segment import _expand_labels
+
+    rng = np.random.default_rng(3)
+    for shape in [(300, 257), (7, 600), (1, 40)]:
+        lab = np.zeros(shape, np.int32)
+        k = max(2, shape[0] * shape[1] // 150)
+        lab[rng.integers(0, shape[0], k), rng.integers(0, shape[1], k)] = np.arange(1, k + 1)
+        lab = expand_labels(lab, 2)
+        lab[rng.random(shape) < 0.1] = 0
+        for reach in (1, 2, 3, 6):
+            assert np.array_equal(_expand_labels(lab, reach), expand_labels(lab, reach)), (shape, reach)
+
+
+def test_core_by_erosion_is_three_px_from_matrix_and_frame():
+    """_phase_levels takes grain cores (>= 3 px, exact Euclidean, from matrix and frame) as a
+    5 x 5 erosion; that is the same set as the inscribed distance >= 3."""
+    from morpho.segment import _inscribed_distance
+
+    rng = np.random.default_rng(5)
+    for sigma in (1.5, 3.0, 6.0):
+        mask = (cv2.GaussianBlur(rng.random((180, 211)).astype(np.float32), (0, 0), sigma) > 0.5).astype(np.uint8)
+        eroded = cv2.erode(mask, np.ones((5, 5), np.uint8), borderType=cv2.BORDER_CONSTANT, borderValue=0)
+        assert np.array_equal(eroded.view(bool), _inscribed_distance(mask) >= 3.0)
+
+
+def test_drop_small_clears_small_grains_in_place_band_by_band(monkeypatch):
+    import morpho.segment as seg_mod
+
+    rng = np.random.default_rng(2)
+    lab = rng.integers(0, 40, (64, 50)).astype(np.int32)
+    areas = np.bincount(lab.ravel(), minlength=40)
+    expected = np.where((areas[lab] < 80) & (lab > 0), 0, lab)
+    monkeypatch.setattr(seg_mod, "RELABEL_BAND_PX", 3 * 50)  # bands of 3 rows
+    out, n = seg_mod._drop_small(lab.copy(), 80)
+    assert np.array_equal(out, expected)
+    assert n == int(((areas < 80) & (areas > 0))[1:].sum())
+
+
 def test_tile_settings_are_checked():
     from morpho.errors import ConfigError
 
