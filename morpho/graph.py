@@ -35,7 +35,7 @@ from .config import GraphConfig
 from .errors import InputError
 from .measure import _bands, border_labels, centroids_px
 
-__all__ = ["JUNCTION_COLUMNS", "GrainGraph", "build_graph", "percolates", "skiz_junctions"]
+__all__ = ["JUNCTION_COLUMNS", "GrainGraph", "build_graph", "nearest_grain_pixels", "percolates", "skiz_junctions"]
 
 JUNCTION_COLUMNS = ["grain_a", "grain_b", "gap_m", "facing_length_m", "center_distance_m"]
 
@@ -61,8 +61,13 @@ class GrainGraph:
     summary: dict
 
 
-def _features(labels: np.ndarray) -> np.ndarray:
-    """For every pixel, the (row, col) of its nearest grain pixel: shape (2, rows, cols), int32."""
+def nearest_grain_pixels(labels: np.ndarray) -> np.ndarray:
+    """For every pixel, the (row, col) of its nearest grain pixel: shape (2, rows, cols), int32.
+
+    The exact Euclidean feature transform; SciPy releases the GIL while it runs, so callers can
+    make it in a thread while other work goes on (:func:`morpho.pipeline.analyze` measures the
+    grains meanwhile).
+    """
     # Exact EDT with nearest-feature indices (OpenCV's labelled transform is only the
     # approximate 5x5 mask, which would bias gaps by ~1-2 %).  SciPy is asked for the indices
     # only; the zones (nearest grain's label) and distances are made band by band where they
@@ -72,8 +77,8 @@ def _features(labels: np.ndarray) -> np.ndarray:
 
 
 def _zones(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest-grain label of every pixel, and the feature indices of :func:`_features`."""
-    feature = _features(labels)
+    """Nearest-grain label of every pixel, and the feature indices of :func:`nearest_grain_pixels`."""
+    feature = nearest_grain_pixels(labels)
     zone = np.empty(labels.shape, dtype=labels.dtype)
     for r0, r1 in _bands(labels.shape[0]):
         zone[r0:r1] = labels[feature[0, r0:r1], feature[1, r0:r1]]
@@ -87,7 +92,8 @@ def _distance_px(feature: np.ndarray, rr: np.ndarray, cc: np.ndarray) -> np.ndar
     return np.sqrt(dr * dr + dc * dc).astype(np.float32)
 
 
-def skiz_junctions(labels: np.ndarray, *, pixel_size_m: float, centroids_m: np.ndarray | None = None) -> pd.DataFrame:
+def skiz_junctions(labels: np.ndarray, *, pixel_size_m: float, centroids_m: np.ndarray | None = None,
+                   feature: np.ndarray | None = None) -> pd.DataFrame:
     """All SKIZ neighbour pairs of a label image, with gap, facing length and centre distance.
 
     Parameters
@@ -98,6 +104,9 @@ def skiz_junctions(labels: np.ndarray, *, pixel_size_m: float, centroids_m: np.n
         Pixel size in metres.
     centroids_m : ndarray, shape (n, 2), optional
         (x_m, y_m) of grains 1..n; computed from `labels` when not given.
+    feature : ndarray of int32, shape (2, rows, cols), optional
+        The nearest grain pixel of every pixel, from :func:`nearest_grain_pixels` on the same
+        labels, if the caller has it already (it can be made while the grains are measured).
 
     Returns
     -------
@@ -118,7 +127,11 @@ def skiz_junctions(labels: np.ndarray, *, pixel_size_m: float, centroids_m: np.n
             {c: pd.Series(dtype="int64" if c.startswith("grain") else "float64") for c in JUNCTION_COLUMNS}
         )
     lab = lab.astype(np.int32, copy=False)
-    feature = _features(lab)
+    if feature is None:
+        feature = nearest_grain_pixels(lab)
+    elif feature.shape != (2, *lab.shape):
+        msg = f"feature must have shape (2, {lab.shape[0]}, {lab.shape[1]}), got {feature.shape}"
+        raise InputError(msg)
     keys_list, vals_list = [], []
     rows = lab.shape[0]
     for r0, r1 in _bands(rows):
@@ -195,7 +208,8 @@ def percolates(n_grains: int, junctions: pd.DataFrame, borders: dict[str, np.nda
 
 
 def build_graph(
-    labels: np.ndarray, grains: pd.DataFrame, *, pixel_size_m: float, config: GraphConfig | None = None
+    labels: np.ndarray, grains: pd.DataFrame, *, pixel_size_m: float, config: GraphConfig | None = None,
+    feature: np.ndarray | None = None,
 ) -> GrainGraph:
     """Neighbour graph of a segmented micrograph.
 
@@ -210,6 +224,8 @@ def build_graph(
     config : GraphConfig, optional
         ``max_gap_m`` drops wider junctions; ``gap_limit_m`` sets the second, gap-limited
         coordination figure reported beside the SKIZ one.
+    feature : ndarray, optional
+        :func:`nearest_grain_pixels` of `labels`, if made already (see :func:`skiz_junctions`).
 
     Returns
     -------
@@ -228,7 +244,7 @@ def build_graph(
     cfg = config if config is not None else GraphConfig()
     n = len(grains)
     centroids = grains[["x_m", "y_m"]].to_numpy(dtype=np.float64) if n else None
-    all_junctions = skiz_junctions(labels, pixel_size_m=pixel_size_m, centroids_m=centroids)
+    all_junctions = skiz_junctions(labels, pixel_size_m=pixel_size_m, centroids_m=centroids, feature=feature)
     junctions = all_junctions
     if cfg.max_gap_m is not None:
         junctions = all_junctions[all_junctions["gap_m"] <= cfg.max_gap_m * (1 + 1e-9)].reset_index(drop=True)

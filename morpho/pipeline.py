@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,11 +21,11 @@ import pandas as pd
 from .config import AnalysisConfig
 from .detection import PSF_SIGMA_PX, RELIABLE_RECALL, detection_limit
 from .distribution import SizeDistribution, size_distribution
-from .graph import JUNCTION_COLUMNS, build_graph
+from .graph import JUNCTION_COLUMNS, build_graph, nearest_grain_pixels
 from .io import Micrograph
 from .measure import GRAIN_COLUMNS, measure_grains
 from .physics import compute_physics
-from .segment import SegmentationResult, segment
+from .segment import SegmentationResult, default_threads, segment
 
 __all__ = ["CONTRACT_GRAIN_COLUMNS", "CONTRACT_JUNCTION_COLUMNS", "AnalysisResult", "analyze"]
 
@@ -141,14 +142,23 @@ def analyze(micrograph: Micrograph, config: AnalysisConfig | None = None, *,
         with stage("segment"):
             seg = segment(micrograph.analysis_pixels, pixel_size_m=px, config=cfg.segment, threads=threads)
 
-        with stage("detection_limit"):
-            limit = detection_limit(seg)
+        # With threads to spare, the SKIZ's feature transform (SciPy, without the GIL) is made
+        # while the detection limit and the grains are measured; "graph" is then the rest.
+        n_threads = default_threads() if threads is None else threads
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="morpho-skiz") as pool:
+            feature_job = pool.submit(nearest_grain_pixels, seg.labels) if n_threads > 1 else None
 
-        with stage("measure"):
-            grains = measure_grains(seg.labels, pixel_size_m=px)
+            with stage("detection_limit"):
+                limit = detection_limit(seg)
 
-        with stage("graph"):
-            graph = build_graph(seg.labels, grains, pixel_size_m=px, config=cfg.graph)
+            with stage("measure"):
+                grains = measure_grains(seg.labels, pixel_size_m=px)
+
+            with stage("graph"):
+                feature = feature_job.result() if feature_job is not None else None
+                feature_job = None
+                graph = build_graph(seg.labels, grains, pixel_size_m=px, config=cfg.graph, feature=feature)
+                del feature
 
         with stage("distribution"):
             interior = graph.grains.loc[~graph.grains["touches_border"], "diameter_m"].to_numpy()

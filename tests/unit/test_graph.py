@@ -130,3 +130,22 @@ def test_skiz_does_not_depend_on_the_band_height(monkeypatch):
     rr, cc = np.nonzero(np.ones(lab.shape, dtype=bool))
     exact = ndi.distance_transform_edt(lab == 0).astype(np.float32)
     assert np.array_equal(graph._distance_px(feature, rr, cc), exact[rr, cc])
+
+
+def test_skiz_takes_a_feature_transform_made_beforehand():
+    """The pipeline makes the feature transform in a thread while the grains are measured; given
+    to build_graph it gives the same graph, and one of the wrong shape is refused."""
+    from skimage.measure import label
+
+    from morpho.errors import InputError
+    from morpho.graph import nearest_grain_pixels
+
+    rng = np.random.default_rng(6)
+    lab = label(rng.random((90, 120)) > 0.85, connectivity=1).astype(np.int32)
+    grains = measure_grains(lab, pixel_size_m=PX)
+    plain = build_graph(lab, grains, pixel_size_m=PX)
+    given = build_graph(lab, grains, pixel_size_m=PX, feature=nearest_grain_pixels(lab))
+    pd.testing.assert_frame_equal(given.junctions, plain.junctions)
+    assert given.summary == plain.summary
+    with pytest.raises(InputError, match="feature must have shape"):
+        skiz_junctions(lab, pixel_size_m=PX, feature=nearest_grain_pixels(lab[:-1]))
