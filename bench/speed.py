@@ -174,6 +174,12 @@ def child_morpho(image: str, out: str) -> int:
     from morpho.pipeline import analyze
 
     figures_off = _figures_off()
+    try:  # the allocator setting the `morpho` command makes (morpho/_memory.py), where it exists
+        from morpho._memory import share_one_malloc_arena
+    except ImportError:
+        pass
+    else:
+        share_one_malloc_arena()
     t_imported = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -133,13 +133,13 @@ def analyze_one(image: str, out_root: str, config: dict[str, Any], argv: Sequenc
     """
     import hashlib
 
-    from ._memory import return_large_arrays_to_os
+    from ._memory import share_one_malloc_arena
     from .config import config_from_dict
     from .export import check_writable, result_dir, write_results
     from .io import read_micrograph
     from .pipeline import analyze
 
-    return_large_arrays_to_os()  # this worker process's allocator (morpho/_memory.py)
+    share_one_malloc_arena()  # this worker process's allocator (morpho/_memory.py)
     t0 = time.perf_counter()
     row: dict[str, Any] = dict.fromkeys(BATCH_COLUMNS)
     row.update({"image": str(image), "error": ""})

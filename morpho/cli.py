@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from ._memory import return_large_arrays_to_os
+from ._memory import share_one_malloc_arena
 from .errors import ConfigError, InputError, MorphoError
 from datetime import UTC
 
@@ -474,7 +474,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
-    return_large_arrays_to_os()
+    share_one_malloc_arena()
     try:
         if args.command == "analyze":
             return _cmd_analyze(args, argv)

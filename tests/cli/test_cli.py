@@ -413,10 +413,10 @@ def test_analyze_shows_stage_progress_for_a_large_image(sem_tif, tmp_path, capsy
     assert "stages" not in capsys.readouterr().err
 
 
-def test_large_arrays_are_returned_to_the_system_on_linux():
-    """The command line fixes glibc's mmap threshold (morpho/_memory.py); off Linux it does nothing."""
+def test_the_command_line_keeps_one_malloc_arena_on_linux():
+    """The command line limits glibc to one arena (morpho/_memory.py); off Linux it does nothing."""
     import sys
 
-    from morpho._memory import return_large_arrays_to_os
+    from morpho._memory import share_one_malloc_arena
 
-    assert return_large_arrays_to_os() is sys.platform.startswith("linux")
+    assert share_one_malloc_arena() is sys.platform.startswith("linux")
