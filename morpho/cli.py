@@ -116,6 +116,16 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     tr.add_argument("-v", "--verbose", action="store_true", help="tracebacks for unexpected errors")
 
+    ex = sub.add_parser("export", help="the grain graph for simulations and other tools")
+    ex.add_argument("folder", metavar="OUT/<stem>", help="a result folder of 'morpho analyze'")
+    ex.add_argument("--to", action="append", required=True, metavar="FORMAT",
+                    help="graphml, json (node-link), parquet, npz, openpnm, jja (Josephson-array arrays) or "
+                         "imagej-roi; repeat or give a comma list")
+    ex.add_argument("-o", "--out", help="folder for the files (default: OUT/<stem>/export)")
+    ex.add_argument("--overwrite", action="store_true", help="replace an existing export folder")
+    ex.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    ex.add_argument("-v", "--verbose", action="store_true", help="tracebacks for unexpected errors")
+
     cfg = sub.add_parser("config", help="show the configuration")
     cfg.add_argument("--defaults", action="store_true", help="print the default configuration as TOML")
     cfg.add_argument("-v", "--verbose", action="store_true")
@@ -404,6 +414,16 @@ def _parse_temperatures(text: str) -> list[float]:
     return values
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from .export import write_exports
+
+    formats = [f.strip() for item in args.to for f in item.split(",") if f.strip()]
+    files = write_exports(args.folder, formats, args.out, overwrite=args.overwrite)
+    for path in files:
+        _say(str(path), quiet=args.quiet)
+    return 0
+
+
 def _cmd_transport(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from datetime import datetime
 
@@ -486,6 +506,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_synth(args)
         if args.command == "fit":
             return _cmd_fit(args)
+        if args.command == "export":
+            return _cmd_export(args)
         if args.command == "transport":
             return _cmd_transport(args, argv)
         return _cmd_config(args)

@@ -25,16 +25,20 @@ import pandas as pd
 import tifffile
 
 from . import __version__
-from .errors import OutputError, OutputExistsError
+from .errors import InputError, OutputError, OutputExistsError
+from .formats import EXPORT_FORMATS, grain_graph, imagej_rois, jja_arrays, node_link, numpy_arrays, openpnm_table
 
 __all__ = [
+    "DEFAULT_EXPORTS",
     "SCHEMA_VERSION",
     "atomic_dir",
     "build_summary",
     "check_writable",
     "result_dir",
     "to_jsonable",
+    "write_exports",
     "write_fit_results",
+    "write_format",
     "write_graphml",
     "write_results",
     "write_synthetic",
@@ -173,26 +177,98 @@ def write_graphml(
     """Write the grain graph as GraphML (networkx), node/edge attributes as in the CSVs."""
     import networkx as nx
 
-    graph = nx.Graph(**(graph_attributes or {}))
-    node_cols = [c for c in grains.columns if c != "grain_id"]
-    for row in grains.itertuples(index=False):
-        rec = row._asdict()
-        graph.add_node(int(rec["grain_id"]), **{c: _plain(rec[c]) for c in node_cols})
-    edge_cols = [c for c in junctions.columns if c not in ("grain_a", "grain_b")]
-    for row in junctions.itertuples(index=False):
-        rec = row._asdict()
-        graph.add_edge(int(rec["grain_a"]), int(rec["grain_b"]), **{c: _plain(rec[c]) for c in edge_cols})
-    nx.write_graphml(graph, path)
+    nx.write_graphml(grain_graph(grains, junctions, graph_attributes=graph_attributes), path)
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, (np.bool_, bool)):
-        return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    return value
+#: Formats that ``write_results`` writes beside the contract files (``morpho export`` writes any).
+DEFAULT_EXPORTS = ("json", "npz", "parquet")
+
+
+def write_format(fmt: str, folder: Path, grains: pd.DataFrame, junctions: pd.DataFrame, *,
+                 labels: np.ndarray | None = None, graph_attributes: dict[str, Any] | None = None) -> list[Path]:
+    """Write one format of :data:`morpho.formats.EXPORT_FORMATS` into `folder`; return the files.
+
+    Raises
+    ------
+    InputError
+        Unknown format, or the tables lack what the format needs (``imagej-roi`` needs `labels`).
+    """
+    if fmt not in EXPORT_FORMATS:
+        msg = f"unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}"
+        raise InputError(msg)
+    attrs = dict(graph_attributes or {})
+    names = EXPORT_FORMATS[fmt][0]
+    paths = [folder / name for name in names]
+    if fmt == "graphml":
+        write_graphml(grains, junctions, paths[0], graph_attributes=attrs)
+    elif fmt == "json":
+        data = node_link(grains, junctions, graph_attributes=attrs)
+        paths[0].write_text(json.dumps(data, allow_nan=False) + "\n", encoding="utf-8")
+    elif fmt == "parquet":
+        grains.to_parquet(paths[0], index=False)
+        junctions.to_parquet(paths[1], index=False)
+    elif fmt == "npz":
+        np.savez_compressed(paths[0], **numpy_arrays(grains, junctions, pixel_size_m=attrs.get("pixel_size_m")))
+    elif fmt == "openpnm":
+        openpnm_table(grains, junctions).to_csv(paths[0], index=False, lineterminator="\n")
+    elif fmt == "jja":
+        arrays = jja_arrays(grains, junctions)
+        np.savez_compressed(paths[0], **arrays)
+        node_keys, edge_keys = ("x_m", "y_m", "C_ground_F"), ("node1", "node2", "Ic_A", "R_ohm", "C_F")
+        nodes = pd.DataFrame({"node": np.arange(arrays["x_m"].size), **{k: arrays[k] for k in node_keys}})
+        _write_csv(nodes, paths[1])
+        _write_csv(pd.DataFrame({k: arrays[k] for k in edge_keys}), paths[2])
+    else:  # imagej-roi
+        if labels is None:
+            msg = "the ImageJ ROI export needs labels.tif and summary.json in the analysis folder"
+            raise InputError(msg)
+        from roifile import roiwrite
+
+        rois = imagej_rois(labels)
+        if rois:
+            roiwrite(paths[0], rois, mode="w")
+        else:  # an empty ROI set: an empty zip, which Fiji opens as no ROI
+            import zipfile
+
+            zipfile.ZipFile(paths[0], "w").close()
+    return paths
+
+
+def write_exports(folder: str | Path, formats: Sequence[str], target: str | Path | None = None, *,
+                  overwrite: bool = False) -> list[Path]:
+    """``morpho export``: the analysis in `folder` in each of `formats`, into `target`.
+
+    `target` defaults to ``folder/export``; it is written whole into a temporary sibling and
+    renamed into place (an existing one is replaced only with `overwrite`).
+
+    Raises
+    ------
+    InputError
+        The folder is not an analysis, a format is unknown or cannot be made from it.
+    OutputExistsError, OutputError
+    """
+    from .io import read_analysis_folder
+
+    unknown = [f for f in formats if f not in EXPORT_FORMATS]
+    if unknown:
+        msg = f"unknown export format {unknown[0]!r}; use one of {', '.join(EXPORT_FORMATS)}"
+        raise InputError(msg)
+    formats = list(dict.fromkeys(formats))
+    tables = read_analysis_folder(folder, with_labels="imagej-roi" in formats)
+    if "imagej-roi" in formats and tables.labels is None:
+        msg = f"{folder}: the ImageJ ROI export needs labels.tif and summary.json there; re-run 'morpho analyze'"
+        raise InputError(msg)
+    attrs: dict[str, Any] = {}
+    if tables.summary is not None:
+        inp = tables.summary.get("input", {})
+        attrs = {k: inp[k] for k in ("pixel_size_m", "pixel_size_source") if k in inp}
+    out = Path(target) if target is not None else Path(folder) / "export"
+    written: list[Path] = []
+    with atomic_dir(out, overwrite=overwrite) as tmp:
+        for fmt in formats:
+            written += [out / p.name for p in write_format(fmt, tmp, tables.grains, tables.junctions,
+                                                           labels=tables.labels, graph_attributes=attrs)]
+    return written
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -257,6 +333,8 @@ def write_results(
             description=json.dumps({"morpho": __version__, "content": "grain labels", **scale}),
         )
         write_graphml(result.grains, result.junctions, tmp / "graph.graphml", graph_attributes=scale)
+        for fmt in DEFAULT_EXPORTS:
+            write_format(fmt, tmp, result.grains, result.junctions, graph_attributes=scale)
         hist = plots.histogram_figure(result.distribution, title=Path(result.micrograph.path).stem)
         hist_png = plots.figure_to_bytes(hist, "png")
         (tmp / "histogram.png").write_bytes(hist_png)
