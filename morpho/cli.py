@@ -116,6 +116,22 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     tr.add_argument("-v", "--verbose", action="store_true", help="tracebacks for unexpected errors")
 
+    pl = sub.add_parser("plot", help="figures for papers from analysis folders (PDF, SVG, PNG)")
+    pl.add_argument("folders", nargs="+", metavar="OUT/<stem>", help="result folders of 'morpho analyze'")
+    pl.add_argument("--kind", action="append", metavar="KIND",
+                    help="histogram, coordination, gaps, charging-energy, josephson-energy, ej-over-ec, rho-t, "
+                         "overlay; repeat or give a comma list (default: every one the folder has data for)")
+    pl.add_argument("--format", action="append", metavar="FMT",
+                    help="pdf, svg or png; repeat or comma list (default pdf)")
+    pl.add_argument("--width", default="single", help="journal column: single (3.4 in, default) or double (7 in)")
+    pl.add_argument("--colour-by", default="gap", help="overlay junction colours: gap (default) or ej")
+    pl.add_argument("--image", help="the analysed micrograph, for the overlay if it is no longer where it was")
+    pl.add_argument("-o", "--out", help="folder for the figures (default: OUT/<stem>/figures; with several "
+                                        "folders, one sub-folder per analysis)")
+    pl.add_argument("--overwrite", action="store_true", help="replace an existing figures folder")
+    pl.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    pl.add_argument("-v", "--verbose", action="store_true", help="tracebacks for unexpected errors")
+
     ex = sub.add_parser("export", help="the grain graph for simulations and other tools")
     ex.add_argument("folder", metavar="OUT/<stem>", help="a result folder of 'morpho analyze'")
     ex.add_argument("--to", action="append", required=True, metavar="FORMAT",
@@ -414,11 +430,43 @@ def _parse_temperatures(text: str) -> list[float]:
     return values
 
 
+def _split(values: Sequence[str] | None, default: Sequence[str] | None) -> list[str] | None:
+    """Repeated and comma-separated option values as one list (`default` when not given)."""
+    if not values:
+        return list(default) if default is not None else None
+    return [v.strip() for item in values for v in item.split(",") if v.strip()]
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from .export import write_plots
+
+    if args.image and len(args.folders) > 1:
+        msg = "--image goes with one analysis folder at a time"
+        raise InputError(msg)
+    kinds = _split(args.kind, None)
+    formats = _split(args.format, ["pdf"])
+    several = len(args.folders) > 1
+    status = 0
+    for folder in args.folders:
+        out = None
+        if args.out:
+            out = Path(args.out) / Path(folder).name if several else Path(args.out)
+        try:
+            files = write_plots(folder, kinds, formats=formats, width=args.width, out=out, overwrite=args.overwrite,
+                                image=args.image, colour_by=args.colour_by)
+        except MorphoError as exc:
+            print(f"morpho: error: {exc}", file=sys.stderr)
+            status = 2
+            continue
+        for path in files:
+            _say(str(path), quiet=args.quiet)
+    return status
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
     from .export import write_exports
 
-    formats = [f.strip() for item in args.to for f in item.split(",") if f.strip()]
-    files = write_exports(args.folder, formats, args.out, overwrite=args.overwrite)
+    files = write_exports(args.folder, _split(args.to, []), args.out, overwrite=args.overwrite)
     for path in files:
         _say(str(path), quiet=args.quiet)
     return 0
@@ -506,6 +554,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_synth(args)
         if args.command == "fit":
             return _cmd_fit(args)
+        if args.command == "plot":
+            return _cmd_plot(args)
         if args.command == "export":
             return _cmd_export(args)
         if args.command == "transport":

@@ -30,7 +30,9 @@ from .formats import EXPORT_FORMATS, grain_graph, imagej_rois, jja_arrays, node_
 
 __all__ = [
     "DEFAULT_EXPORTS",
+    "PLOT_KINDS",
     "SCHEMA_VERSION",
+    "analysis_figures",
     "atomic_dir",
     "build_summary",
     "check_writable",
@@ -40,6 +42,7 @@ __all__ = [
     "write_fit_results",
     "write_format",
     "write_graphml",
+    "write_plots",
     "write_results",
     "write_synthetic",
 ]
@@ -487,3 +490,150 @@ def write_transport_results(
             for fmt in ("png", "pdf"):
                 (tmp / f"rho_t.{fmt}").write_bytes(figure_to_bytes(fig, fmt))
     return target
+
+
+#: ``morpho plot --kind`` figures, in the order they are made.
+PLOT_KINDS = ("histogram", "coordination", "gaps", "charging-energy", "josephson-energy", "ej-over-ec", "rho-t",
+              "overlay")
+
+
+def _analysis_config(folder: Path) -> Any:
+    """The configuration an analysis folder was made with (``config.json``), else the default."""
+    from .config import AnalysisConfig, config_from_dict
+
+    path = folder / "config.json"
+    if not path.is_file():
+        return AnalysisConfig()
+    try:
+        return config_from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, UnicodeDecodeError) as exc:
+        msg = f"{path}: not a readable configuration ({exc}); re-run 'morpho analyze'"
+        raise InputError(msg) from None
+
+
+def _micrograph_pixels(tables: Any, image: str | Path | None) -> np.ndarray:
+    """The analysed micrograph of an analysis folder (its file, or `image`), databar removed."""
+    from .io import read_micrograph
+
+    summary = tables.summary or {}
+    inp = summary.get("input", {})
+    path = Path(image) if image is not None else Path(str(inp.get("path", "")))
+    if not path.is_file():
+        msg = (f"the overlay needs the micrograph, not found at {str(path)!r}; pass --image IMAGE "
+               "(the file that was analysed)")
+        raise InputError(msg)
+    micrograph = read_micrograph(path, pixel_size_m=tables.pixel_size_m, databar_rows=inp.get("databar_rows"))
+    if inp.get("sha256") and micrograph.sha256 != inp["sha256"]:
+        msg = f"{path} is not the micrograph of {tables.folder} (its SHA-256 differs); pass --image with that file"
+        raise InputError(msg)
+    return micrograph.analysis_pixels
+
+
+def analysis_figures(folder: str | Path, kinds: Sequence[str] | None = None, *, image: str | Path | None = None,
+                     colour_by: str = "gap") -> dict[str, Any]:
+    """The figures of ``morpho plot`` for one analysis folder: ``{kind: Figure}``.
+
+    `kinds` None: every kind the folder has data for (``rho-t`` when ``transport/transport.csv``
+    is there, ``overlay`` when the micrograph is found where it was analysed, or `image`).  The
+    size histogram is re-made from ``grains.csv`` (interior grains) with the folder's
+    distribution settings, which gives the modes of ``summary.json`` again (the mixture fit is
+    seeded).
+
+    Raises
+    ------
+    InputError
+        Not an analysis folder, an unknown kind, or a kind asked for whose data is missing.
+    """
+    from . import plots
+    from .distribution import size_distribution
+    from .io import read_analysis_folder, read_csv_table
+
+    folder = Path(folder)
+    unknown = [k for k in (kinds or ()) if k not in PLOT_KINDS]
+    if unknown:
+        msg = f"unknown figure kind {unknown[0]!r}; use one of {', '.join(PLOT_KINDS)}"
+        raise InputError(msg)
+    if colour_by not in ("gap", "ej"):
+        msg = f"--colour-by must be 'gap' or 'ej', got {colour_by!r}"
+        raise InputError(msg)
+    tables = read_analysis_folder(folder, with_labels=kinds is None or "overlay" in kinds)
+    grains, junctions = tables.grains, tables.junctions
+    transport_csv = folder / "transport" / "transport.csv"
+    image_known = image is not None or Path(str((tables.summary or {}).get("input", {}).get("path", ""))).is_file()
+    wanted = list(dict.fromkeys(kinds)) if kinds else [
+        k for k in PLOT_KINDS
+        if (k != "rho-t" or transport_csv.is_file())
+        and (k != "overlay" or (tables.labels is not None and image_known))]
+    interior = ~grains["touches_border"].astype(bool) if "touches_border" in grains else np.ones(len(grains), bool)
+    stem = folder.name
+    figures: dict[str, Any] = {}
+    for kind in wanted:
+        if kind == "histogram":
+            cfg = _analysis_config(folder)
+            dist = size_distribution(grains.loc[interior, "diameter_m"].to_numpy(), config=cfg.distribution)
+            figures[kind] = plots.histogram_figure(dist, title=stem)
+        elif kind == "coordination":
+            figures[kind] = plots.value_histogram_figure(grains.loc[interior, "coordination"].to_numpy(),
+                                                         xlabel="Coordination number $z$", integer=True, title=stem)
+        elif kind == "gaps":
+            figures[kind] = plots.value_histogram_figure(junctions["gap_m"].to_numpy(), xlabel="Gap (nm)",
+                                                         scale=1e-9, title=stem)
+        elif kind == "charging-energy":
+            figures[kind] = plots.value_histogram_figure(grains["charging_energy_K"].to_numpy(),
+                                                         xlabel="$E_C/k_B$ (K)", log=True, title=stem)
+        elif kind == "josephson-energy":
+            figures[kind] = plots.value_histogram_figure(junctions["josephson_energy_K"].to_numpy(),
+                                                         xlabel="$E_J/k_B$ (K)", log=True, title=stem)
+        elif kind == "ej-over-ec":
+            figures[kind] = plots.value_histogram_figure(junctions["ej_over_ec"].to_numpy(), xlabel="$E_J/E_C$",
+                                                         log=True, mark=1.0, mark_label="$E_J = E_C$", title=stem)
+        elif kind == "rho-t":
+            if not transport_csv.is_file():
+                msg = (f"{folder}: no transport/transport.csv for the rho-t figure; "
+                       f"run 'morpho transport {folder}' first")
+                raise InputError(msg)
+            figures[kind] = plots.rho_t_figure(read_csv_table(transport_csv))
+        else:  # overlay
+            if tables.labels is None or tables.pixel_size_m is None:
+                msg = f"{folder}: the overlay needs labels.tif and summary.json; re-run 'morpho analyze'"
+                raise InputError(msg)
+            pixels = _micrograph_pixels(tables, image)
+            px = tables.pixel_size_m
+            centres = np.stack([grains["y_m"].to_numpy() / px, grains["x_m"].to_numpy() / px], axis=1)
+            pairs = junctions[["grain_a", "grain_b"]].to_numpy(dtype=np.int64) - 1
+            if colour_by == "gap":
+                values, label, log = junctions["gap_m"].to_numpy() / 1e-9, "Gap (nm)", False
+            else:
+                values, label, log = junctions["josephson_energy_K"].to_numpy(), "$E_J/k_B$ (K)", True
+            figures[kind] = plots.map_figure(pixels, tables.labels, centres, pairs, values, pixel_size_m=px,
+                                             value_label=label, log_values=log)
+    return figures
+
+
+def write_plots(folder: str | Path, kinds: Sequence[str] | None = None, *, formats: Sequence[str] = ("pdf",),
+                width: str | float = "single", out: str | Path | None = None, overwrite: bool = False,
+                image: str | Path | None = None, colour_by: str = "gap") -> list[Path]:
+    """``morpho plot``: write :func:`analysis_figures` of `folder` as ``<kind>.<format>``.
+
+    Into `out` (default ``folder/figures``), written whole into a temporary sibling and renamed
+    into place; an existing one is replaced only with `overwrite`.  Returns the files.
+    """
+    from . import plots
+
+    bad = [f for f in formats if f not in ("pdf", "svg", "png")]
+    if bad:
+        msg = f"figure format must be pdf, svg or png, got {bad[0]!r}"
+        raise InputError(msg)
+    if isinstance(width, str) and width not in plots.WIDTHS_IN:
+        msg = f"--width must be single or double, got {width!r}"
+        raise InputError(msg)
+    figures = analysis_figures(folder, kinds, image=image, colour_by=colour_by)
+    target = Path(out) if out is not None else Path(folder) / "figures"
+    written: list[Path] = []
+    with atomic_dir(target, overwrite=overwrite) as tmp:
+        for kind, fig in figures.items():
+            plots.set_width(fig, width)
+            for fmt in dict.fromkeys(formats):
+                (tmp / f"{kind}.{fmt}").write_bytes(plots.figure_to_bytes(fig, fmt))
+                written.append(target / f"{kind}.{fmt}")
+    return written

@@ -753,3 +753,192 @@ def rho_t_figure(table: pd.DataFrame) -> Figure:
         if len(fields) > 1 or fields[0] != 0:
             ax.legend(fontsize=6, frameon=False)
     return fig
+
+
+# --------------------------------------------------------------------------------------------
+# figures for papers: distributions of the graph and the energies, the map (morpho plot)
+# --------------------------------------------------------------------------------------------
+
+#: Journal column widths (in): single (3.4) and double (7.0).
+WIDTHS_IN: dict[str, float] = {"single": _COLUMN_WIDTH_IN, "double": 7.0}
+
+
+def set_width(fig: Figure, width: str | float) -> Figure:
+    """Set a figure's width to a journal column (``"single"``, ``"double"``) or to inches,
+    keeping its height; constrained layout reflows the axes.  Returns `fig`."""
+    inches = WIDTHS_IN.get(width) if isinstance(width, str) else float(width)
+    if inches is None or not inches > 0:
+        msg = f"figure width must be 'single', 'double' or a positive number of inches, got {width!r}"
+        raise InputError(msg)
+    fig.set_size_inches(inches, fig.get_size_inches()[1])
+    return fig
+
+
+def value_histogram_figure(values: np.ndarray, *, xlabel: str, scale: float = 1.0, log: bool = False,
+                           integer: bool = False, median: bool = True, mark: float | None = None,
+                           mark_label: str | None = None, title: str | None = None) -> Figure:
+    """Histogram of one quantity over the grains or junctions, for papers.
+
+    Parameters
+    ----------
+    values : array
+        The values in SI (or kelvin); non-finite values are left out and counted in a note.
+    xlabel : str
+        Axis label with its unit, e.g. ``"Gap (nm)"``.
+    scale : float
+        Values are divided by it for display (1e-9 for nm).
+    log : bool
+        Logarithmic bins and axis (positive values only; 10 bins per decade).
+    integer : bool
+        One bar per integer value (coordination numbers).
+    median : bool
+        Mark the median (dotted line, labelled).
+    mark, mark_label : float, str, optional
+        A reference value (in display units) drawn as a dashed line, e.g. E_J/E_C = 1.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Single-column width, counts on the y axis, in morpho's style.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    v = np.asarray(values, dtype=np.float64) / scale
+    finite = np.isfinite(v) & ((v > 0) if log else True)
+    dropped = int(v.size - finite.sum())
+    v = v[finite]
+    with style_context():
+        fig = Figure(figsize=(_COLUMN_WIDTH_IN, 2.4))
+        FigureCanvasAgg(fig)
+        ax = fig.subplots()
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("Count")
+        if title:
+            ax.set_title(title)
+        if v.size == 0:
+            ax.text(0.5, 0.5, "no values", transform=ax.transAxes, ha="center", va="center")
+            return fig
+        if integer:
+            ks, counts = np.unique(np.rint(v).astype(np.int64), return_counts=True)
+            ax.bar(ks, counts, width=0.8, color=_BAR_FACE, edgecolor=_BAR_EDGE, linewidth=0.6)
+            ax.set_xticks(ks if ks.size <= 16 else ks[:: int(np.ceil(ks.size / 16))])
+            mean = float(v.mean())
+            ax.axvline(mean, color=_FIT, lw=0.9, ls="--")
+            ax.text(mean, ax.get_ylim()[1], f" mean {mean:.2f}", va="top", ha="left", fontsize=6)
+        else:
+            if log:
+                lo, hi = float(np.log10(v.min())), float(np.log10(v.max()))
+                # 10 bins per decade, wider (1, 2, 5 x 10^k decades) when the values span so many
+                # decades that there would be more than 60 bins (E_J/E_C can span hundreds)
+                step = next(w for w in (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
+                            if (hi - lo) / w <= 60 or w == 100.0)
+                lo, hi = np.floor(lo / step) * step, (np.floor(hi / step) + 1) * step
+                edges = 10.0 ** np.arange(lo, hi + step / 2, step)
+            else:
+                edges = np.histogram_bin_edges(v, bins="fd" if v.size > 30 else 10)
+                if edges.size > 81:
+                    edges = np.linspace(v.min(), v.max(), 81)
+            ax.hist(v, bins=edges, color=_BAR_FACE, edgecolor=_BAR_EDGE, linewidth=0.6)
+            if log and edges[-1] / edges[0] <= 1e6:
+                _log_axis(ax, float(edges[0]), float(edges[-1]))
+            elif log:  # many decades: powers of ten
+                from matplotlib.ticker import LogLocator
+
+                ax.set_xscale("log")
+                ax.set_xlim(edges[0], edges[-1])
+                ax.xaxis.set_major_locator(LogLocator(base=10.0, numticks=7))
+            if median:
+                med = float(np.median(v))
+                ax.axvline(med, color=_FIT, lw=0.9, ls=":")
+                ax.text(med, 0.88 * ax.get_ylim()[1], f" median {med:.3g}", va="top", ha="left", fontsize=6)
+        if mark is not None:
+            ax.axvline(mark, color=_COMPONENT_COLOURS[1], lw=0.9, ls="--")
+            if mark_label:
+                ax.text(mark, 0.5 * ax.get_ylim()[1], f" {mark_label}", color=_COMPONENT_COLOURS[1], fontsize=6,
+                        rotation=90, va="center", ha="right")
+        note = f"n = {v.size}" + (f" ({dropped} not shown)" if dropped else "")
+        ax.set_ylim(0, ax.get_ylim()[1] * 1.12)  # room for the labels above the bars
+        ax.text(0.98, 0.98, note, transform=ax.transAxes, ha="right", va="top", fontsize=6)
+    return fig
+
+
+def map_figure(image: np.ndarray, labels: np.ndarray, centroids_rc: np.ndarray, edges: np.ndarray,
+               edge_values: np.ndarray, *, pixel_size_m: float, value_label: str, log_values: bool = False,
+               max_side_px: int = 1600) -> Figure:
+    """The micrograph with grain outlines and the junctions coloured by a value, for papers.
+
+    The micrograph and the outlines are one raster image (shrunk to at most `max_side_px`); the
+    junctions are vector line segments between grain centres coloured by `edge_values`
+    (viridis, linear or log), with a colour bar, and a scale bar of a round length sits bottom
+    left.  Axes are hidden.
+
+    Parameters
+    ----------
+    image : ndarray, shape (rows, cols)
+        The analysed micrograph (databar removed).
+    labels : ndarray of int, same shape
+        Grain labels.
+    centroids_rc : ndarray, shape (n, 2)
+        Grain centres (row, col) in pixels.
+    edges : ndarray of int, shape (m, 2)
+        Junctions as 0-based indices into `centroids_rc`.
+    edge_values : ndarray, shape (m,)
+        The value of each junction in display units (e.g. gap in nm); non-finite ones are grey.
+    pixel_size_m : float
+    value_label : str
+        Colour-bar label with its unit.
+    log_values : bool
+        Logarithmic colour scale (positive values).
+    """
+    import cv2
+    from matplotlib import colors
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.collections import LineCollection
+    from matplotlib.figure import Figure
+
+    img = np.asarray(image, dtype=np.float32)
+    rows, cols = img.shape
+    scale = min(1.0, max_side_px / max(rows, cols))
+    out_cols, out_rows = max(1, round(cols * scale)), max(1, round(rows * scale))
+    outline = _inner_boundaries(np.asarray(labels))
+    if scale < 1.0:
+        img = cv2.resize(img, (out_cols, out_rows), interpolation=cv2.INTER_AREA)
+        outline = cv2.resize(outline.view(np.uint8) * np.uint8(255), (out_cols, out_rows),
+                             interpolation=cv2.INTER_AREA) > 51
+    lo, hi = np.percentile(img, [0.5, 99.5])
+    grey = np.clip((img - lo) / (hi - lo), 0.0, 1.0) if hi > lo else np.full(img.shape, 0.5)
+    rgb = np.repeat(grey[:, :, None], 3, axis=2)
+    rgb[outline] = np.asarray(_OUTLINE_RGB) / 255.0
+
+    values = np.asarray(edge_values, dtype=np.float64)
+    ok = np.isfinite(values) & ((values > 0) if log_values else True)
+    xy = (np.asarray(centroids_rc, dtype=np.float64)[:, ::-1] + 0.5) * scale - 0.5
+    segments = xy[np.asarray(edges, dtype=np.int64)] if len(edges) else np.zeros((0, 2, 2))
+    aspect = out_rows / out_cols
+    with style_context():
+        fig = Figure(figsize=(_COLUMN_WIDTH_IN, _COLUMN_WIDTH_IN * aspect * 0.86 + 0.35))
+        FigureCanvasAgg(fig)
+        ax = fig.subplots()
+        ax.imshow(rgb, interpolation="nearest", extent=(-0.5, out_cols - 0.5, out_rows - 0.5, -0.5))
+        ax.set_axis_off()
+        if ok.any():
+            vmin, vmax = float(values[ok].min()), float(values[ok].max())
+            norm = colors.LogNorm(vmin, max(vmax, vmin * 1.001)) if log_values else colors.Normalize(vmin, vmax)
+            lines = LineCollection(segments[ok], cmap="viridis", norm=norm, linewidths=0.5)
+            lines.set_array(values[ok])
+            ax.add_collection(lines)
+            bar = fig.colorbar(lines, ax=ax, fraction=0.05, pad=0.02)
+            bar.set_label(value_label)
+        if (~ok).any():
+            ax.add_collection(LineCollection(segments[~ok], colors="0.6", linewidths=0.5))
+        length_m = _nice_length_m(0.2 * cols * pixel_size_m)
+        bar_px = length_m / pixel_size_m * scale
+        x0, y0 = 0.04 * out_cols, out_rows * 0.95
+        ax.plot([x0, x0 + bar_px], [y0, y0], color="white", lw=2.0, solid_capstyle="butt")
+        ax.text(x0 + bar_px / 2, y0 - 0.02 * out_rows, _length_label(length_m), color="white", ha="center",
+                va="bottom", fontsize=7)
+        ax.set_xlim(-0.5, out_cols - 0.5)
+        ax.set_ylim(out_rows - 0.5, -0.5)
+    return fig
