@@ -132,6 +132,18 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     pl.add_argument("-v", "--verbose", action="store_true", help="tracebacks for unexpected errors")
 
+    cp = sub.add_parser("compare",
+                        help="several samples side by side: distributions overlaid, table of modes and energies")
+    cp.add_argument("folders", nargs="+", metavar="OUT/<stem>", help="two or more result folders of 'morpho analyze'")
+    cp.add_argument("--labels", help="comma-separated names, one per folder (default: the folder names)")
+    cp.add_argument("--format", action="append", metavar="FMT",
+                    help="figure format pdf, svg or png; repeat or comma list (default pdf)")
+    cp.add_argument("--width", default="single", help="journal column: single (3.4 in, default) or double (7 in)")
+    cp.add_argument("-o", "--out", help="folder for the comparison (default: comparison beside the first folder)")
+    cp.add_argument("--overwrite", action="store_true", help="replace an existing comparison folder")
+    cp.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    cp.add_argument("-v", "--verbose", action="store_true", help="tracebacks for unexpected errors")
+
     ex = sub.add_parser("export", help="the grain graph for simulations and other tools")
     ex.add_argument("folder", metavar="OUT/<stem>", help="a result folder of 'morpho analyze'")
     ex.add_argument("--to", action="append", required=True, metavar="FORMAT",
@@ -463,6 +475,21 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     return status
 
 
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from .export import write_comparison
+
+    if args.width not in ("single", "double"):
+        msg = f"--width must be single or double, got {args.width!r}"
+        raise InputError(msg)
+    labels = [x.strip() for x in args.labels.split(",")] if args.labels else None
+    files, markdown = write_comparison(args.folders, labels=labels, out=args.out, formats=_split(args.format, ["pdf"]),
+                                       width=args.width, overwrite=args.overwrite)
+    _say(markdown.rstrip(), quiet=args.quiet)
+    for path in files:
+        _say(str(path), quiet=args.quiet)
+    return 0
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
     from .export import write_exports
 
@@ -556,6 +583,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_fit(args)
         if args.command == "plot":
             return _cmd_plot(args)
+        if args.command == "compare":
+            return _cmd_compare(args)
         if args.command == "export":
             return _cmd_export(args)
         if args.command == "transport":

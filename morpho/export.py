@@ -36,8 +36,11 @@ __all__ = [
     "atomic_dir",
     "build_summary",
     "check_writable",
+    "comparison_markdown",
+    "comparison_table",
     "result_dir",
     "to_jsonable",
+    "write_comparison",
     "write_exports",
     "write_fit_results",
     "write_format",
@@ -637,3 +640,111 @@ def write_plots(folder: str | Path, kinds: Sequence[str] | None = None, *, forma
                 (tmp / f"{kind}.{fmt}").write_bytes(plots.figure_to_bytes(fig, fmt))
                 written.append(target / f"{kind}.{fmt}")
     return written
+
+
+def comparison_table(folders: Sequence[str | Path], labels: Sequence[str] | None = None) -> pd.DataFrame:
+    """One row per analysis folder, side by side (``morpho compare``): grains, modes (median
+    diameter and number fraction of each, smallest first), <z>, median gap, median E_C, E_J and
+    E_J/E_C, and E_aI, from each folder's ``summary.json``; the percolation figures
+    (``coverage_p``, ``fractal_dimension``) when the summary has them."""
+    rows = []
+    labels = list(labels) if labels is not None else [Path(f).name for f in folders]
+    for folder, label in zip(folders, labels, strict=True):
+        path = Path(folder) / "summary.json"
+        if not path.is_file():
+            msg = f"{folder}: no summary.json; give folders written by 'morpho analyze'"
+            raise InputError(msg)
+        try:
+            s = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            msg = f"{path}: not valid JSON ({exc}); re-run 'morpho analyze'"
+            raise InputError(msg) from None
+        grains, dist, graph, phys = (s.get(k, {}) for k in ("grains", "distribution", "graph", "physics"))
+        row: dict[str, Any] = {"sample": label, "folder": str(folder), "grains": grains.get("count"),
+                               "coverage_fraction": grains.get("coverage_fraction"),
+                               "n_modes": dist.get("n_modes")}
+        for k, mode in enumerate(dist.get("modes", []), start=1):
+            row[f"mode{k}_diameter_m"] = mode.get("diameter_m")
+            row[f"mode{k}_fraction"] = mode.get("fraction")
+        row.update({"mean_coordination": graph.get("mean_coordination"), "median_gap_m": graph.get("median_gap_m"),
+                    "charging_energy_K_median": phys.get("charging_energy_K_median"),
+                    "josephson_energy_K_median": phys.get("josephson_energy_K_median"),
+                    "ej_over_ec_median": phys.get("ej_over_ec_median"),
+                    "activation_energy_K": phys.get("activation_energy_K")})
+        perc = s.get("percolation")
+        if isinstance(perc, dict):
+            row["coverage_p"] = perc.get("coverage_p")
+            row["fractal_dimension"] = perc.get("fractal_dimension_sandbox", perc.get("fractal_dimension"))
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    mode_cols = sorted((c for c in table.columns if c.startswith("mode")), key=lambda c: (int(c[4:].split("_")[0]), c))
+    first = ["sample", "folder", "grains", "coverage_fraction", "n_modes"]
+    rest = [c for c in table.columns if c not in first and c not in mode_cols]
+    return table[first + mode_cols + rest]
+
+
+def comparison_markdown(table: pd.DataFrame) -> str:
+    """The comparison as a Markdown table in the units people quote (nm, K), samples as columns."""
+    def fmt(value: Any, scale: float = 1.0, digits: int = 3) -> str:
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+            return "—"
+        return f"{value / scale:.{digits}g}"
+
+    lines = ["| | " + " | ".join(str(s) for s in table["sample"]) + " |",
+             "|---|" + "---|" * len(table)]
+    spec: list[tuple[str, str, float]] = [("grains", "grains", 1.0), ("coverage_fraction", "coverage", 1.0)]
+    spec += [(c, f"mode {c[4:].split('_')[0]}: D (nm)" if c.endswith("diameter_m") else
+              f"mode {c[4:].split('_')[0]}: fraction", 1e-9 if c.endswith("diameter_m") else 1.0)
+             for c in table.columns if c.startswith("mode")]
+    spec += [("mean_coordination", "<z>", 1.0), ("median_gap_m", "median gap (nm)", 1e-9),
+             ("charging_energy_K_median", "E_C median (K)", 1.0), ("josephson_energy_K_median", "E_J median (K)", 1.0),
+             ("ej_over_ec_median", "E_J/E_C median", 1.0), ("activation_energy_K", "E_aI (K)", 1.0)]
+    spec += [(c, name, 1.0) for c, name in (("coverage_p", "coverage p"), ("fractal_dimension", "D (sandbox)"))
+             if c in table.columns]
+    for col, name, scale in spec:
+        values = table[col].tolist() if col in table.columns else [None] * len(table)
+        lines.append(f"| {name} | " + " | ".join(fmt(v, scale) for v in values) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_comparison(folders: Sequence[str | Path], *, labels: Sequence[str] | None = None,
+                     out: str | Path | None = None, formats: Sequence[str] = ("pdf",), width: str | float = "single",
+                     overwrite: bool = False) -> tuple[list[Path], str]:
+    """``morpho compare``: ``comparison.csv``, ``comparison.md`` and ``distributions.<fmt>``.
+
+    Into `out` (default ``comparison`` beside the first folder), written whole and renamed into
+    place.  Returns the files and the Markdown table.
+    """
+    from . import plots
+    from .distribution import size_distribution
+    from .io import read_csv_table
+
+    if len(folders) < 2:
+        msg = "give two or more analysis folders to compare"
+        raise InputError(msg)
+    names = list(labels) if labels is not None else [Path(f).name for f in folders]
+    if len(names) != len(folders):
+        msg = f"--labels gives {len(names)} names for {len(folders)} folders; give one per folder"
+        raise InputError(msg)
+    bad = [f for f in formats if f not in ("pdf", "svg", "png")]
+    if bad:
+        msg = f"figure format must be pdf, svg or png, got {bad[0]!r}"
+        raise InputError(msg)
+    table = comparison_table(folders, names)
+    dists = []
+    for folder in folders:
+        grains = read_csv_table(Path(folder) / "grains.csv")
+        interior = ~grains["touches_border"].astype(bool) if "touches_border" in grains else slice(None)
+        dists.append(size_distribution(grains.loc[interior, "diameter_m"].to_numpy(),
+                                       config=_analysis_config(Path(folder)).distribution))
+    fig = plots.set_width(plots.compare_figure(dists, names), width)
+    markdown = comparison_markdown(table)
+    target = Path(out) if out is not None else Path(folders[0]).parent / "comparison"
+    written = [target / "comparison.csv", target / "comparison.md"]
+    with atomic_dir(target, overwrite=overwrite) as tmp:
+        _write_csv(table, tmp / "comparison.csv")
+        (tmp / "comparison.md").write_text(markdown, encoding="utf-8")
+        for fmt in dict.fromkeys(formats):
+            (tmp / f"distributions.{fmt}").write_bytes(plots.figure_to_bytes(fig, fmt))
+            written.append(target / f"distributions.{fmt}")
+    return written, markdown
