@@ -36,7 +36,8 @@ import pandas as pd
 from . import __version__
 from .errors import InputError, MorphoError, OutputError
 
-__all__ = ["BATCH_COLUMNS", "analyze_one", "find_images", "run_batch", "write_batch_csv"]
+__all__ = ["BATCH_COLUMNS", "analyze_one", "find_images", "run_batch", "write_batch_csv",
+           "write_batch_report"]
 
 #: Columns of ``batch.csv``.  ``status``: ``ok`` (analysed now), ``skipped`` (an earlier result
 #: with the same input, configuration and morpho version is kept) or ``error`` (``error`` says
@@ -181,21 +182,33 @@ def analyze_one(image: str, out_root: str, config: dict[str, Any], argv: Sequenc
     return row
 
 
-def write_batch_csv(rows: Sequence[dict[str, Any]], out_root: Path) -> Path:
-    """Write ``out_root/batch.csv`` atomically (temporary sibling, then rename)."""
-    out_root = Path(out_root)
-    path = out_root / "batch.csv"
-    frame = pd.DataFrame(list(rows), columns=list(BATCH_COLUMNS))
-    fd, tmp = tempfile.mkstemp(prefix=".batch.csv.tmp-", dir=out_root)
+def _replace_atomically(path: Path, write: Callable[[Any], None]) -> Path:
+    """Write `path` through ``write(file)`` into a temporary sibling, then rename it into place."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            frame.to_csv(fh, index=False, float_format="%.9g")
+            write(fh)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
     return path
+
+
+def write_batch_report(rows: Sequence[dict[str, Any]], out_root: Path) -> Path:
+    """Write ``out_root/batch.html`` (a table of the images linking to their reports) atomically."""
+    from .report import render_batch_report
+
+    page = render_batch_report(list(rows), out_root)
+    return _replace_atomically(Path(out_root) / "batch.html", lambda fh: fh.write(page))
+
+
+def write_batch_csv(rows: Sequence[dict[str, Any]], out_root: Path) -> Path:
+    """Write ``out_root/batch.csv`` atomically (temporary sibling, then rename)."""
+    frame = pd.DataFrame(list(rows), columns=list(BATCH_COLUMNS))
+    return _replace_atomically(Path(out_root) / "batch.csv",
+                               lambda fh: frame.to_csv(fh, index=False, float_format="%.9g"))
 
 
 @contextlib.contextmanager
@@ -273,4 +286,6 @@ def run_batch(images: Sequence[Path], out_root: Path, config: Any, *, argv: Sequ
                     on_row(row)
     done = [r for r in rows if r is not None]
     write_batch_csv(done, out_root)
+    if report:
+        write_batch_report(done, out_root)
     return done

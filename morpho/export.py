@@ -355,9 +355,38 @@ def write_results(
             small = (
                 cv2.resize(overlay, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA) if factor < 1 else overlay
             )
-            html = render_report(result, summary=summary, overlay_png=_png(small), histogram_png=hist_png)
+            figures = {kind: plots.figure_to_bytes(fig, "png")
+                       for kind, fig in plots.table_figures(result.grains, result.junctions).items()}
+            micrograph = _jpeg(_micrograph_rgb(result.micrograph.analysis_pixels))
+            html = render_report(result, summary=summary, overlay_png=_jpeg(small), histogram_png=hist_png,
+                                 figures=figures, micrograph_png=micrograph)
             (tmp / "report.html").write_text(html, encoding="utf-8")
     return target
+
+
+def _micrograph_rgb(pixels: np.ndarray, max_side_px: int = 1200) -> np.ndarray:
+    """The micrograph as grey RGB for the report: shrunk to `max_side_px`, 0.5-99.5 % stretch."""
+    import cv2
+
+    img = np.asarray(pixels, dtype=np.float32)
+    factor = max_side_px / max(img.shape)
+    if factor < 1:
+        img = cv2.resize(img, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    lo, hi = np.percentile(img, [0.5, 99.5])
+    grey = np.clip((img - lo) * (255.0 / (hi - lo)), 0, 255) if hi > lo else np.full(img.shape, 128.0)
+    return np.repeat(np.rint(grey).astype(np.uint8)[:, :, None], 3, axis=2)
+
+
+def _jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:
+    """JPEG bytes of an RGB uint8 array: the report's photographs (a noisy micrograph is ~10x
+    smaller than as PNG; the figures stay PNG)."""
+    import cv2
+
+    ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(rgb[:, :, ::-1]), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:  # pragma: no cover - OpenCV failure
+        msg = "could not encode a JPEG image"
+        raise OutputError(msg)
+    return buf.tobytes()
 
 
 def _png(rgb: np.ndarray) -> bytes:
@@ -575,21 +604,8 @@ def analysis_figures(folder: str | Path, kinds: Sequence[str] | None = None, *, 
             cfg = _analysis_config(folder)
             dist = size_distribution(grains.loc[interior, "diameter_m"].to_numpy(), config=cfg.distribution)
             figures[kind] = plots.histogram_figure(dist, title=stem)
-        elif kind == "coordination":
-            figures[kind] = plots.value_histogram_figure(grains.loc[interior, "coordination"].to_numpy(),
-                                                         xlabel="Coordination number $z$", integer=True, title=stem)
-        elif kind == "gaps":
-            figures[kind] = plots.value_histogram_figure(junctions["gap_m"].to_numpy(), xlabel="Gap (nm)",
-                                                         scale=1e-9, title=stem)
-        elif kind == "charging-energy":
-            figures[kind] = plots.value_histogram_figure(grains["charging_energy_K"].to_numpy(),
-                                                         xlabel="$E_C/k_B$ (K)", log=True, title=stem)
-        elif kind == "josephson-energy":
-            figures[kind] = plots.value_histogram_figure(junctions["josephson_energy_K"].to_numpy(),
-                                                         xlabel="$E_J/k_B$ (K)", log=True, title=stem)
-        elif kind == "ej-over-ec":
-            figures[kind] = plots.value_histogram_figure(junctions["ej_over_ec"].to_numpy(), xlabel="$E_J/E_C$",
-                                                         log=True, mark=1.0, mark_label="$E_J = E_C$", title=stem)
+        elif kind in plots.TABLE_FIGURES:
+            figures.update(plots.table_figures(grains, junctions, [kind], title=stem))
         elif kind == "rho-t":
             if not transport_csv.is_file():
                 msg = (f"{folder}: no transport/transport.csv for the rho-t figure; "

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from typing import TYPE_CHECKING, Literal
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "STYLE_FILE",
+    "TABLE_FIGURES",
     "WIDTHS_IN",
     "compare_figure",
     "figure_to_bytes",
@@ -45,6 +46,7 @@ __all__ = [
     "rho_t_figure",
     "set_width",
     "style_context",
+    "table_figures",
     "value_histogram_figure",
 ]
 
@@ -995,3 +997,32 @@ def compare_figure(dists: list[SizeDistribution], labels: list[str]) -> Figure:
         ax_n.set_ylim(0.0, ax_n.get_ylim()[1] * 1.25)
         ax_n.legend(loc="upper left", fontsize=6)
     return fig
+
+
+#: The histogram figures made from the grains and junctions tables alone, with what they show.
+TABLE_FIGURES: dict[str, str] = {
+    "coordination": "Coordination number z of the interior grains (SKIZ neighbours), mean marked.",
+    "gaps": "Inter-grain gap of every junction (shortest matrix path), median marked.",
+    "charging-energy": "Charging energy E_C/k_B of every grain (log bins), median marked.",
+    "josephson-energy": "Josephson energy E_J/k_B of every junction (log bins), median marked.",
+    "ej-over-ec": "E_J/E_C of every junction (log bins); the dashed line is E_J = E_C.",
+}
+
+
+def table_figures(grains: pd.DataFrame, junctions: pd.DataFrame, kinds: Sequence[str] | None = None, *,
+                  title: str | None = None) -> dict[str, Figure]:
+    """The :data:`TABLE_FIGURES` histograms (all, or `kinds`) of one analysis's tables."""
+    interior = (~grains["touches_border"].astype(bool)).to_numpy() if "touches_border" in grains else slice(None)
+    specs = {
+        "coordination": lambda: value_histogram_figure(grains["coordination"].to_numpy()[interior],
+                                                       xlabel="Coordination number $z$", integer=True, title=title),
+        "gaps": lambda: value_histogram_figure(junctions["gap_m"].to_numpy(), xlabel="Gap (nm)", scale=1e-9,
+                                               title=title),
+        "charging-energy": lambda: value_histogram_figure(grains["charging_energy_K"].to_numpy(),
+                                                          xlabel="$E_C/k_B$ (K)", log=True, title=title),
+        "josephson-energy": lambda: value_histogram_figure(junctions["josephson_energy_K"].to_numpy(),
+                                                           xlabel="$E_J/k_B$ (K)", log=True, title=title),
+        "ej-over-ec": lambda: value_histogram_figure(junctions["ej_over_ec"].to_numpy(), xlabel="$E_J/E_C$",
+                                                     log=True, mark=1.0, mark_label="$E_J = E_C$", title=title),
+    }
+    return {kind: specs[kind]() for kind in (kinds if kinds is not None else TABLE_FIGURES)}
