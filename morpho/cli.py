@@ -120,7 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("folders", nargs="+", metavar="OUT/<stem>", help="result folders of 'morpho analyze'")
     pl.add_argument("--kind", action="append", metavar="KIND",
                     help="histogram, coordination, gaps, charging-energy, josephson-energy, ej-over-ec, rho-t, "
-                         "overlay; repeat or give a comma list (default: every one the folder has data for)")
+                         "rho-t-fit, overlay; repeat or give a comma list (default: every one the folder has "
+                         "data for)")
     pl.add_argument("--format", action="append", metavar="FMT",
                     help="pdf, svg or png; repeat or comma list (default pdf)")
     pl.add_argument("--width", default="single", help="journal column: single (3.4 in, default) or double (7 in)")
@@ -395,7 +396,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from .export import check_writable, write_fit_results
-    from .fit import FIELD_COLUMN, TEMPERATURE_COLUMN, fit_table
+    from .fit import fit_series, fit_table
     from .io import read_csv_table
 
     path = Path(args.table)
@@ -404,11 +405,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     table = read_csv_table(path, hint="give a CSV with columns temperature_K and sheet_resistance_ohm_per_sq")
     content, fits = fit_table(table, model=args.model, loss=args.loss)
     quantity = content["quantity"]
-    series = []
-    for h, fit in fits:
-        part = table if h is None else table[table[FIELD_COLUMN] == h]
-        series.append(("" if h is None else f"{h:g} T", part[TEMPERATURE_COLUMN].to_numpy(),
-                       part[quantity].to_numpy(), fit))
+    series = fit_series(table, fits, quantity)
     per_field = None
     if len(fits) > 1:
         per_field = pd.DataFrame([{"field_T": h, "model": f.model, **f.params,

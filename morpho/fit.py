@@ -280,3 +280,15 @@ def fit_table(table, *, model: str = "auto", loss: str = "linear") -> tuple[dict
                 power_laws[f"{eq}.{name}"] = law
     return {"quantity": quantity, "fields": [{"field_T": h, **_as_dict(f)} for h, f in fits],
             "power_laws": power_laws}, fits
+
+
+def fit_series(table, fits: list[tuple[float | None, FitResult]], quantity: str, *,
+               field_unit: str = "T") -> list[tuple[str, np.ndarray, np.ndarray, FitResult]]:
+    """(label, temperature_K, rho, fit) per field of :func:`fit_table`'s fits, for
+    :func:`morpho.plots.rho_fit_figure`; fields labelled in tesla or (``field_unit="Oe"``) oersted."""
+    series = []
+    for h, fit in fits:
+        part = table if h is None else table[table[FIELD_COLUMN] == h]
+        label = "" if h is None else (f"{h * 1e4:g} Oe" if field_unit == "Oe" else f"{h:g} T")
+        series.append((label, part[TEMPERATURE_COLUMN].to_numpy(), part[quantity].to_numpy(), fit))
+    return series

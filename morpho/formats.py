@@ -35,7 +35,7 @@ __all__ = [
 EXPORT_FORMATS: dict[str, tuple[tuple[str, ...], str]] = {
     "graphml": (("graph.graphml",), "networkx.read_graphml, Gephi, igraph"),
     "json": (("graph.json",), "networkx.node_link_graph (node-link, edges under 'links'), D3"),
-    "parquet": (("grains.parquet", "junctions.parquet"), "pandas.read_parquet, pyarrow, polars"),
+    "parquet": (("grains.parquet", "junctions.parquet"), "pandas.read_parquet, pyarrow, fastparquet, polars"),
     "npz": (("graph.npz",), "numpy.load"),
     "openpnm": (("openpnm.csv",), "openpnm.io.network_from_csv"),
     "jja": (("jja.npz", "jja_nodes.csv", "jja_edges.csv"), "Josephson-junction-array simulators"),

@@ -13,7 +13,7 @@ import pytest
 from morpho.cli import main
 from morpho.export import PLOT_KINDS
 
-KINDS_WITHOUT_TRANSPORT = [k for k in PLOT_KINDS if k != "rho-t"]
+KINDS_WITHOUT_TRANSPORT = [k for k in PLOT_KINDS if not k.startswith("rho-t")]
 
 
 @pytest.fixture(scope="module")
@@ -95,16 +95,28 @@ def test_single_and_double_column_widths_at_300_dpi(analysis, figures, tmp_path)
     assert _png_size(out / "gaps.png")[0] == round(7.0 * 300)
 
 
-def test_rho_t_figure_when_transport_ran(analysis, tmp_path):
+def test_rho_t_figures_when_transport_ran(analysis, tmp_path):
+    """With transport/transport.csv, the default set gains rho-t and rho-t-fit (Eq. 1/2 fitted per field)."""
+    import numpy as np
+
     folder, _ = analysis
     copy = tmp_path / "film"
     shutil.copytree(folder, copy)
     (copy / "transport").mkdir()
-    pd.DataFrame({"temperature_K": [0.1, 0.5, 1.0, 0.1, 0.5, 1.0], "field_T": [0.0] * 3 + [0.03] * 3,
-                  "log10_sheet_resistance_ohm_per_sq": [5.0, 4.0, 3.8, 5.5, 4.5, 4.0]}).to_csv(
-        copy / "transport" / "transport.csv", index=False)
-    assert main(["plot", str(copy), "--kind", "rho-t", "-q"]) == 0
-    assert (copy / "figures" / "rho-t.pdf").is_file()
+    t = np.geomspace(0.06, 1.0, 25)
+    rows = []
+    for field, e_a in ((0.0, 1.2), (0.03, 0.9)):  # insulating: rho = 1 / (1e-6 + 1e-3 exp(-E_a/T))
+        rho = 1.0 / (1e-6 + 1e-3 * np.exp(-e_a / t))
+        rows += [{"temperature_K": x, "field_T": field, "sheet_resistance_ohm_per_sq": r,
+                  "log10_sheet_resistance_ohm_per_sq": np.log10(r)} for x, r in zip(t, rho, strict=True)]
+    pd.DataFrame(rows).to_csv(copy / "transport" / "transport.csv", index=False)
+    assert main(["plot", str(copy), "-q"]) == 0
+    made = {p.name for p in (copy / "figures").iterdir()}
+    assert {"rho-t.pdf", "rho-t-fit.pdf"} <= made
+    assert "overlay.pdf" in made
+    svg_out = tmp_path / "svg"
+    assert main(["plot", str(copy), "--kind", "rho-t-fit", "--format", "svg", "-o", str(svg_out), "-q"]) == 0
+    assert "300 Oe" in (svg_out / "rho-t-fit.svg").read_text()
 
 
 @pytest.mark.parametrize(("args", "needle"), [
