@@ -111,9 +111,14 @@ def test_batch_through_a_loopback_scheduler_reports_the_corrupt_image_and_resume
 def test_batch_on_a_local_cluster_resumes_by_config(twenty, tmp_path, capsys):
     images = [str(twenty / f"film_{i:02d}.tif") for i in (1, 2, 3)]
     out = tmp_path / "out"
-    assert main(["batch", *images, "-o", str(out), "--workers", "2", "-q", "--no-report"]) == 0
+    assert main(["batch", *images, "-o", str(out), "--workers", "2", "-q"]) == 0
     first = pd.read_csv(out / "batch.csv")
     assert list(first.status) == ["ok"] * 3
+    # the batch page tabulates the images and links each one's report (relative links)
+    page = (out / "batch.html").read_text(encoding="utf-8")
+    for i in (1, 2, 3):
+        assert f'href="film_{i:02d}/report.html"' in page
+        assert (out / f"film_{i:02d}" / "report.html").is_file()
     summary = json.loads((out / "film_01" / "summary.json").read_text())
     assert len(summary["config_sha256"]) == 64
     # another configuration: the earlier results are not silently replaced ...
