@@ -84,10 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="Eq. 1 (insulating), Eq. 2 (superconducting) or the lower BIC (default)")
     fit.add_argument("--loss", choices=("linear", "soft_l1"), default="linear",
                      help="soft_l1 down-weights outliers (default linear)")
-    fit.add_argument("-o", "--out", help="result folder (default: <table stem>_fit beside the table)")
-    fit.add_argument("--overwrite", action="store_true", help="replace an existing result folder")
-    fit.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
-    fit.add_argument("-v", "--verbose", action="store_true", help="tracebacks for unexpected errors")
+    _add_output_options(fit, "result folder (default: <table stem>_fit beside the table)", "result folder")
 
     tr = sub.add_parser("transport", help="sheet resistance of the grain network against temperature and field")
     tr.add_argument("folder", metavar="OUT/<stem>",
@@ -111,10 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="calibrate R_n so the normal-state network has this sheet resistance, e.g. 6500 or 6.5kOhm")
     tr.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="any transport setting, e.g. --set coherence_length_m=8e-8 (repeatable)")
-    tr.add_argument("-o", "--out", help="result folder (default: OUT/<stem>/transport)")
-    tr.add_argument("--overwrite", action="store_true", help="replace an existing result folder")
-    tr.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
-    tr.add_argument("-v", "--verbose", action="store_true", help="tracebacks for unexpected errors")
+    _add_output_options(tr, "result folder (default: OUT/<stem>/transport)", "result folder")
 
     pl = sub.add_parser("plot", help="figures for papers from analysis folders (PDF, SVG, PNG)")
     pl.add_argument("folders", nargs="+", metavar="OUT/<stem>", help="result folders of 'morpho analyze'")
@@ -122,43 +116,46 @@ def build_parser() -> argparse.ArgumentParser:
                     help="histogram, coordination, gaps, charging-energy, josephson-energy, ej-over-ec, rho-t, "
                          "rho-t-fit, overlay; repeat or give a comma list (default: every one the folder has "
                          "data for)")
-    pl.add_argument("--format", action="append", metavar="FMT",
-                    help="pdf, svg or png; repeat or comma list (default pdf)")
-    pl.add_argument("--width", default="single", help="journal column: single (3.4 in, default) or double (7 in)")
+    _add_figure_options(pl)
     pl.add_argument("--colour-by", default="gap", help="overlay junction colours: gap (default) or ej")
     pl.add_argument("--image", help="the analysed micrograph, for the overlay if it is no longer where it was")
-    pl.add_argument("-o", "--out", help="folder for the figures (default: OUT/<stem>/figures; with several "
-                                        "folders, one sub-folder per analysis)")
-    pl.add_argument("--overwrite", action="store_true", help="replace an existing figures folder")
-    pl.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
-    pl.add_argument("-v", "--verbose", action="store_true", help="tracebacks for unexpected errors")
+    _add_output_options(pl, "folder for the figures (default: OUT/<stem>/figures; with several folders, one "
+                            "sub-folder per analysis)", "figures folder")
 
     cp = sub.add_parser("compare",
                         help="several samples side by side: distributions overlaid, table of modes and energies")
     cp.add_argument("folders", nargs="+", metavar="OUT/<stem>", help="two or more result folders of 'morpho analyze'")
     cp.add_argument("--labels", help="comma-separated names, one per folder (default: the folder names)")
-    cp.add_argument("--format", action="append", metavar="FMT",
-                    help="figure format pdf, svg or png; repeat or comma list (default pdf)")
-    cp.add_argument("--width", default="single", help="journal column: single (3.4 in, default) or double (7 in)")
-    cp.add_argument("-o", "--out", help="folder for the comparison (default: comparison beside the first folder)")
-    cp.add_argument("--overwrite", action="store_true", help="replace an existing comparison folder")
-    cp.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
-    cp.add_argument("-v", "--verbose", action="store_true", help="tracebacks for unexpected errors")
+    _add_figure_options(cp)
+    _add_output_options(cp, "folder for the comparison (default: comparison beside the first folder)",
+                        "comparison folder")
 
     ex = sub.add_parser("export", help="the grain graph for simulations and other tools")
     ex.add_argument("folder", metavar="OUT/<stem>", help="a result folder of 'morpho analyze'")
     ex.add_argument("--to", action="append", required=True, metavar="FORMAT",
                     help="graphml, json (node-link), parquet, npz, openpnm, jja (Josephson-array arrays) or "
                          "imagej-roi; repeat or give a comma list")
-    ex.add_argument("-o", "--out", help="folder for the files (default: OUT/<stem>/export)")
-    ex.add_argument("--overwrite", action="store_true", help="replace an existing export folder")
-    ex.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
-    ex.add_argument("-v", "--verbose", action="store_true", help="tracebacks for unexpected errors")
+    _add_output_options(ex, "folder for the files (default: OUT/<stem>/export)", "export folder")
 
     cfg = sub.add_parser("config", help="show the configuration")
     cfg.add_argument("--defaults", action="store_true", help="print the default configuration as TOML")
     cfg.add_argument("-v", "--verbose", action="store_true")
     return parser
+
+
+def _add_figure_options(p: argparse.ArgumentParser) -> None:
+    """``--format`` and ``--width`` of the commands that make figures."""
+    p.add_argument("--format", action="append", metavar="FMT",
+                   help="figure format pdf, svg or png; repeat or comma list (default pdf)")
+    p.add_argument("--width", default="single", help="journal column: single (3.4 in, default) or double (7 in)")
+
+
+def _add_output_options(p: argparse.ArgumentParser, out_help: str, what: str) -> None:
+    """``-o/--out``, ``--overwrite``, ``-q`` and ``-v`` of the commands that write one folder."""
+    p.add_argument("-o", "--out", help=out_help)
+    p.add_argument("--overwrite", action="store_true", help=f"replace an existing {what}")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    p.add_argument("-v", "--verbose", action="store_true", help="tracebacks for unexpected errors")
 
 
 def _add_analysis_options(p: argparse.ArgumentParser) -> None:

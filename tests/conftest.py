@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -31,3 +33,21 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is not present")
     return SHARED_DATA
+
+
+def _pdf_content(pdf: bytes) -> bytes:
+    """The page content of a PDF: every stream, inflated where it is Flate-compressed."""
+    out = []
+    for raw in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
+        try:
+            out.append(zlib.decompress(raw))
+        except zlib.error:
+            out.append(raw)
+    return b"\n".join(out)
+
+
+@pytest.fixture
+def pdf_content():
+    """``pdf_content(pdf_bytes)``: the PDF's streams, inflated and joined (to look for drawing
+    operators: text ``BT``, path ``m``/``l``, fill ``f``, stroke ``S``)."""
+    return _pdf_content

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import shutil
 import struct
-import zlib
 
 import pandas as pd
 import pytest
@@ -33,41 +32,31 @@ def figures(analysis, tmp_path_factory):
     return out
 
 
-def _streams(pdf: bytes) -> bytes:
-    out = []
-    for raw in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
-        try:
-            out.append(zlib.decompress(raw))
-        except zlib.error:
-            out.append(raw)
-    return b"\n".join(out)
-
-
 def test_every_kind_in_every_format(figures):
     names = sorted(p.name for p in figures.iterdir())
     assert names == sorted(f"{k}.{fmt}" for k in KINDS_WITHOUT_TRANSPORT for fmt in ("pdf", "svg", "png"))
 
 
 @pytest.mark.parametrize("kind", [k for k in KINDS_WITHOUT_TRANSPORT if k != "overlay"])
-def test_pdf_is_vector_with_embedded_truetype_fonts(figures, kind):
+def test_pdf_is_vector_with_embedded_truetype_fonts(figures, kind, pdf_content):
     pdf = (figures / f"{kind}.pdf").read_bytes()
     assert pdf.startswith(b"%PDF")
     assert b"/FontFile2" in pdf  # TrueType embedded
     assert b"/Type3" not in pdf
     assert b"/Subtype /Image" not in pdf  # no raster at all
-    content = _streams(pdf)
+    content = pdf_content(pdf)
     assert b"BT" in content  # text is text
     assert len(re.findall(rb"[\d.]+ [\d.]+ l\n", content)) > 10  # and lines are paths
 
 
-def test_overlay_pdf_is_one_raster_under_vector_junctions(analysis, figures):
+def test_overlay_pdf_is_one_raster_under_vector_junctions(analysis, figures, pdf_content):
     folder, _ = analysis
     n_junctions = len(pd.read_csv(folder / "junctions.csv"))
     assert n_junctions > 10
     pdf = (figures / "overlay.pdf").read_bytes()
     assert pdf.count(b"/Subtype /Image") == 2  # the micrograph with its outlines, and the colour-bar ramp
     assert b"/FontFile2" in pdf  # scale bar and colour-bar labels are text
-    content = _streams(pdf)
+    content = pdf_content(pdf)
     assert len(re.findall(rb"[\d.]+ [\d.]+ l\n", content)) >= n_junctions  # a segment per junction
 
 

@@ -6,7 +6,6 @@ import re
 import struct
 import subprocess
 import sys
-import zlib
 
 import numpy as np
 import pytest
@@ -48,16 +47,6 @@ def pdf_bytes(dist: SizeDistribution) -> bytes:
     return figure_to_bytes(histogram_figure(dist, title="test"), "pdf")
 
 
-def _pdf_streams(pdf: bytes) -> list[bytes]:
-    out = []
-    for raw in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
-        try:
-            out.append(zlib.decompress(raw))
-        except zlib.error:
-            out.append(raw)
-    return out
-
-
 # ------------------------------------------------------------------------------------------
 # histogram figure
 # ------------------------------------------------------------------------------------------
@@ -70,9 +59,9 @@ def test_histogram_figure_pdf_embeds_truetype_fonts(pdf_bytes: bytes) -> None:
     assert b"/FontFile3" not in pdf_bytes
 
 
-def test_histogram_figure_pdf_is_vector(pdf_bytes: bytes) -> None:
+def test_histogram_figure_pdf_is_vector(pdf_bytes: bytes, pdf_content) -> None:
     assert b"/Subtype /Image" not in pdf_bytes  # no raster image anywhere
-    content = b"\n".join(_pdf_streams(pdf_bytes))
+    content = pdf_content(pdf_bytes)
     # Path construction (m, l) and painting (f = fill, S = stroke) operators.
     assert len(re.findall(rb"[\d.]+ [\d.]+ m\n", content)) > 20
     assert len(re.findall(rb"[\d.]+ [\d.]+ l\n", content)) > 100
