@@ -472,9 +472,6 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 def _cmd_compare(args: argparse.Namespace) -> int:
     from .export import write_comparison
 
-    if args.width not in ("single", "double"):
-        msg = f"--width must be single or double, got {args.width!r}"
-        raise InputError(msg)
     labels = [x.strip() for x in args.labels.split(",")] if args.labels else None
     files, markdown = write_comparison(args.folders, labels=labels, out=args.out, formats=_split(args.format, ["pdf"]),
                                        width=args.width, overwrite=args.overwrite)

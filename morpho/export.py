@@ -190,6 +190,13 @@ def write_graphml(
 DEFAULT_EXPORTS = ("json", "npz", "parquet")
 
 
+def _check_export_formats(formats: Sequence[str]) -> None:
+    unknown = [f for f in formats if f not in EXPORT_FORMATS]
+    if unknown:
+        msg = f"unknown export format {unknown[0]!r}; use one of {', '.join(EXPORT_FORMATS)}"
+        raise InputError(msg)
+
+
 def write_format(fmt: str, folder: Path, grains: pd.DataFrame, junctions: pd.DataFrame, *,
                  labels: np.ndarray | None = None, graph_attributes: dict[str, Any] | None = None) -> list[Path]:
     """Write one format of :data:`morpho.formats.EXPORT_FORMATS` into `folder`; return the files.
@@ -199,9 +206,7 @@ def write_format(fmt: str, folder: Path, grains: pd.DataFrame, junctions: pd.Dat
     InputError
         Unknown format, or the tables lack what the format needs (``imagej-roi`` needs `labels`).
     """
-    if fmt not in EXPORT_FORMATS:
-        msg = f"unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}"
-        raise InputError(msg)
+    _check_export_formats([fmt])
     attrs = dict(graph_attributes or {})
     names = EXPORT_FORMATS[fmt][0]
     paths = [folder / name for name in names]
@@ -260,10 +265,7 @@ def write_exports(folder: str | Path, formats: Sequence[str], target: str | Path
     """
     from .io import read_analysis_folder
 
-    unknown = [f for f in formats if f not in EXPORT_FORMATS]
-    if unknown:
-        msg = f"unknown export format {unknown[0]!r}; use one of {', '.join(EXPORT_FORMATS)}"
-        raise InputError(msg)
+    _check_export_formats(formats)
     formats = list(dict.fromkeys(formats))
     tables = read_analysis_folder(folder, with_labels="imagej-roi" in formats)
     if "imagej-roi" in formats and tables.labels is None:
@@ -582,7 +584,6 @@ def analysis_figures(folder: str | Path, kinds: Sequence[str] | None = None, *, 
         Not an analysis folder, an unknown kind, or a kind asked for whose data is missing.
     """
     from . import plots
-    from .distribution import size_distribution
     from .io import read_analysis_folder, read_csv_table
 
     folder = Path(folder)
@@ -601,14 +602,11 @@ def analysis_figures(folder: str | Path, kinds: Sequence[str] | None = None, *, 
         k for k in PLOT_KINDS
         if (not k.startswith("rho-t") or transport_csv.is_file())
         and (k != "overlay" or (tables.labels is not None and image_known))]
-    interior = ~grains["touches_border"].astype(bool) if "touches_border" in grains else np.ones(len(grains), bool)
     stem = folder.name
     figures: dict[str, Any] = {}
     for kind in wanted:
         if kind == "histogram":
-            cfg = _analysis_config(folder)
-            dist = size_distribution(grains.loc[interior, "diameter_m"].to_numpy(), config=cfg.distribution)
-            figures[kind] = plots.histogram_figure(dist, title=stem)
+            figures[kind] = plots.histogram_figure(_size_distribution(folder, grains), title=stem)
         elif kind in plots.TABLE_FIGURES:
             figures.update(plots.table_figures(grains, junctions, [kind], title=stem))
         elif kind.startswith("rho-t"):
@@ -644,6 +642,30 @@ def analysis_figures(folder: str | Path, kinds: Sequence[str] | None = None, *, 
     return figures
 
 
+def _check_figure_options(formats: Sequence[str], width: str | float) -> None:
+    """InputError for a figure format or journal width ``morpho plot``/``compare`` cannot make
+    (checked before any figure is drawn)."""
+    from .plots import WIDTHS_IN
+
+    bad = [f for f in formats if f not in ("pdf", "svg", "png")]
+    if bad:
+        msg = f"figure format must be pdf, svg or png, got {bad[0]!r}"
+        raise InputError(msg)
+    if isinstance(width, str) and width not in WIDTHS_IN:
+        msg = f"--width must be single or double, got {width!r}"
+        raise InputError(msg)
+
+
+def _size_distribution(folder: Path, grains: pd.DataFrame) -> Any:
+    """The size distribution of a folder's interior grains with its own distribution settings
+    (the mixture fit is seeded, so this gives the modes of its ``summary.json`` again)."""
+    from .distribution import size_distribution
+
+    interior = ~grains["touches_border"].astype(bool) if "touches_border" in grains else slice(None)
+    return size_distribution(grains.loc[interior, "diameter_m"].to_numpy(),
+                             config=_analysis_config(folder).distribution)
+
+
 def _rho_fit_figure(table: pd.DataFrame) -> Any:
     """ρ(T) of a transport table with the Eq. 1 / Eq. 2 fits of :func:`morpho.fit.fit_table`
     (``--model auto``: the lower BIC), one colour per field, as ``morpho fit`` draws it."""
@@ -667,13 +689,7 @@ def write_plots(folder: str | Path, kinds: Sequence[str] | None = None, *, forma
     """
     from . import plots
 
-    bad = [f for f in formats if f not in ("pdf", "svg", "png")]
-    if bad:
-        msg = f"figure format must be pdf, svg or png, got {bad[0]!r}"
-        raise InputError(msg)
-    if isinstance(width, str) and width not in plots.WIDTHS_IN:
-        msg = f"--width must be single or double, got {width!r}"
-        raise InputError(msg)
+    _check_figure_options(formats, width)
     figures = analysis_figures(folder, kinds, image=image, colour_by=colour_by)
     target = Path(out) if out is not None else Path(folder) / "figures"
     written: list[Path] = []
@@ -760,7 +776,6 @@ def write_comparison(folders: Sequence[str | Path], *, labels: Sequence[str] | N
     place.  Returns the files and the Markdown table.
     """
     from . import plots
-    from .distribution import size_distribution
     from .io import read_csv_table
 
     if len(folders) < 2:
@@ -770,17 +785,9 @@ def write_comparison(folders: Sequence[str | Path], *, labels: Sequence[str] | N
     if len(names) != len(folders):
         msg = f"--labels gives {len(names)} names for {len(folders)} folders; give one per folder"
         raise InputError(msg)
-    bad = [f for f in formats if f not in ("pdf", "svg", "png")]
-    if bad:
-        msg = f"figure format must be pdf, svg or png, got {bad[0]!r}"
-        raise InputError(msg)
+    _check_figure_options(formats, width)
     table = comparison_table(folders, names)
-    dists = []
-    for folder in folders:
-        grains = read_csv_table(Path(folder) / "grains.csv")
-        interior = ~grains["touches_border"].astype(bool) if "touches_border" in grains else slice(None)
-        dists.append(size_distribution(grains.loc[interior, "diameter_m"].to_numpy(),
-                                       config=_analysis_config(Path(folder)).distribution))
+    dists = [_size_distribution(Path(folder), read_csv_table(Path(folder) / "grains.csv")) for folder in folders]
     fig = plots.set_width(plots.compare_figure(dists, names), width)
     markdown = comparison_markdown(table)
     target = Path(out) if out is not None else Path(folders[0]).parent / "comparison"

@@ -583,18 +583,8 @@ def overlay_figure(
     if edge_value_scale not in ("linear", "log"):
         msg = f"edge_value_scale must be 'linear' or 'log', got {edge_value_scale!r}"
         raise InputError(msg)
-    rows, cols = img.shape
-    scale = min(1.0, max_side_px / max(rows, cols))
-    out_rows = max(1, round(rows * scale))
-    out_cols = max(1, round(cols * scale))
-
-    outline = _inner_boundaries(lab)
-    if scale < 1.0:
-        img = cv2.resize(img, (out_cols, out_rows), interpolation=cv2.INTER_AREA)
-        # uint8 0/255 instead of float 0/1 (a quarter of the memory): the area average is
-        # then rounded to 1/255, and "more than a fifth outline" is "> 51"
-        outline = cv2.resize(outline.view(np.uint8) * np.uint8(255), (out_cols, out_rows),
-                             interpolation=cv2.INTER_AREA) > 51
+    img, outline, scale = _shrunk_with_outlines(img, lab, max_side_px)
+    out_rows, out_cols = img.shape
 
     lo, hi = np.percentile(img, [0.5, 99.5])
     if hi > lo:
@@ -629,6 +619,25 @@ def overlay_figure(
             )
     _draw_scale_bar(rgb, pixel_size_m / scale)
     return rgb
+
+
+def _shrunk_with_outlines(img: np.ndarray, labels: np.ndarray,
+                          max_side_px: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """The image shrunk (area averaging) so its longer side is at most `max_side_px`, the grain
+    outlines at that size (found at full resolution first, so none is lost), and the scale."""
+    import cv2
+
+    rows, cols = img.shape
+    scale = min(1.0, max_side_px / max(rows, cols))
+    out_rows, out_cols = max(1, round(rows * scale)), max(1, round(cols * scale))
+    outline = _inner_boundaries(labels)
+    if scale < 1.0:
+        img = cv2.resize(img, (out_cols, out_rows), interpolation=cv2.INTER_AREA)
+        # uint8 0/255 instead of float 0/1 (a quarter of the memory): the area average is
+        # then rounded to 1/255, and "more than a fifth outline" is "> 51"
+        outline = cv2.resize(outline.view(np.uint8) * np.uint8(255), (out_cols, out_rows),
+                             interpolation=cv2.INTER_AREA) > 51
+    return img, outline, scale
 
 
 def _inner_boundaries(labels: np.ndarray, band_rows: int = 512) -> np.ndarray:
@@ -899,21 +908,15 @@ def map_figure(image: np.ndarray, labels: np.ndarray, centroids_rc: np.ndarray, 
     log_values : bool
         Logarithmic colour scale (positive values).
     """
-    import cv2
     from matplotlib import colors
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.collections import LineCollection
     from matplotlib.figure import Figure
 
-    img = np.asarray(image, dtype=np.float32)
-    rows, cols = img.shape
-    scale = min(1.0, max_side_px / max(rows, cols))
-    out_cols, out_rows = max(1, round(cols * scale)), max(1, round(rows * scale))
-    outline = _inner_boundaries(np.asarray(labels))
-    if scale < 1.0:
-        img = cv2.resize(img, (out_cols, out_rows), interpolation=cv2.INTER_AREA)
-        outline = cv2.resize(outline.view(np.uint8) * np.uint8(255), (out_cols, out_rows),
-                             interpolation=cv2.INTER_AREA) > 51
+    cols = np.shape(image)[1]
+    img, outline, scale = _shrunk_with_outlines(np.asarray(image, dtype=np.float32), np.asarray(labels),
+                                                max_side_px)
+    out_rows, out_cols = img.shape
     lo, hi = np.percentile(img, [0.5, 99.5])
     grey = np.clip((img - lo) / (hi - lo), 0.0, 1.0) if hi > lo else np.full(img.shape, 0.5)
     rgb = np.repeat(grey[:, :, None], 3, axis=2)
