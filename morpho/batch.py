@@ -136,7 +136,7 @@ def analyze_one(image: str, out_root: str, config: dict[str, Any], argv: Sequenc
 
     from ._memory import share_one_malloc_arena
     from .config import config_from_dict
-    from .export import check_writable, result_dir, write_results
+    from .export import check_writable, result_dir, result_lock, write_results
     from .io import read_micrograph
     from .pipeline import analyze
 
@@ -153,24 +153,25 @@ def analyze_one(image: str, out_root: str, config: dict[str, Any], argv: Sequenc
         except OSError as exc:
             msg = f"cannot read {image} ({exc.strerror or exc}); check that the file exists and is readable"
             raise InputError(msg) from None
-        earlier = None if overwrite else _previous(target, digest, cfg.sha256())
-        if earlier is not None:
-            row["status"] = "skipped"
-            _row_from_summary(row, earlier)
-        else:
-            if target.exists() and not overwrite:
-                msg = (f"{target} holds a result of another configuration, input or morpho version; pass "
-                       "--overwrite to replace it or choose another -o folder")
-                raise OutputError(msg)
-            check_writable(target, overwrite=overwrite)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # the result's warnings are in its summary.json
-                micrograph = read_micrograph(image, pixel_size_m=cfg.input.pixel_size_m,
-                                             databar_rows=cfg.input.databar_rows)
-                result = analyze(micrograph, cfg, threads=1)  # one thread per Dask worker
-                write_results(result, Path(out_root), argv=list(argv), overwrite=overwrite, report=report)
-            row["status"] = "ok"
-            _row_from_summary(row, json.loads((target / "summary.json").read_text(encoding="utf-8")))
+        with result_lock(target):  # another batch or analyze writing this folder: an error row
+            earlier = None if overwrite else _previous(target, digest, cfg.sha256())
+            if earlier is not None:
+                row["status"] = "skipped"
+                _row_from_summary(row, earlier)
+            else:
+                if target.exists() and not overwrite:
+                    msg = (f"{target} holds a result of another configuration, input or morpho version; pass "
+                           "--overwrite to replace it or choose another -o folder")
+                    raise OutputError(msg)
+                check_writable(target, overwrite=overwrite)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # the result's warnings are in its summary.json
+                    micrograph = read_micrograph(image, pixel_size_m=cfg.input.pixel_size_m,
+                                                 databar_rows=cfg.input.databar_rows)
+                    result = analyze(micrograph, cfg, threads=1)  # one thread per Dask worker
+                    write_results(result, Path(out_root), argv=list(argv), overwrite=overwrite, report=report)
+                row["status"] = "ok"
+                _row_from_summary(row, json.loads((target / "summary.json").read_text(encoding="utf-8")))
     except MorphoError as exc:
         row.update({"status": "error", "error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__})
     except MemoryError:

@@ -10,10 +10,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import signal
 import sys
+import threading
 import traceback
 import warnings
 from collections.abc import Sequence
+from typing import Any
 from pathlib import Path
 
 from . import __version__
@@ -199,9 +202,19 @@ def _parse_set(items: Sequence[str]) -> dict[str, dict[str, object]]:
     return out
 
 
+def _option_length(option: str, text: str) -> float:
+    """``parse_length(text)`` for a command-line option, its errors prefixed with the option's name."""
+    from .units import parse_length
+
+    try:
+        return parse_length(text)
+    except ConfigError as exc:
+        msg = f"{option}: {exc}; e.g. {option} 2.5nm"
+        raise ConfigError(msg) from None
+
+
 def _resolve_config(args: argparse.Namespace):
     from .config import AnalysisConfig, config_from_dict, config_path_format, load_config
-    from .units import parse_length
 
     if args.config:
         path = Path(args.config)
@@ -220,11 +233,11 @@ def _resolve_config(args: argparse.Namespace):
             raise ConfigError(msg)
         data[section].update(values)
     if args.pixel_size is not None:
-        data["input"]["pixel_size_m"] = parse_length(args.pixel_size)
+        data["input"]["pixel_size_m"] = _option_length("--pixel-size", args.pixel_size)
     if args.databar_rows is not None:
         data["input"]["databar_rows"] = args.databar_rows
     if args.max_gap is not None:
-        data["graph"]["max_gap_m"] = parse_length(args.max_gap)
+        data["graph"]["max_gap_m"] = _option_length("--max-gap", args.max_gap)
     if args.dark_grains:
         data["segment"]["dark_grains"] = True
     if args.charge_unit is not None:
@@ -266,7 +279,7 @@ def _stage_progress(image: str, micrograph, *, quiet: bool):
 
 
 def _cmd_analyze(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from .export import check_writable, result_dir, write_results
+    from .export import check_writable, result_dir, result_lock, write_results
     from .io import read_micrograph
     from .pipeline import analyze
 
@@ -278,21 +291,23 @@ def _cmd_analyze(args: argparse.Namespace, argv: Sequence[str]) -> int:
     for image in args.images:
         try:
             target = result_dir(Path(args.out), Path(image))
-            check_writable(target, overwrite=args.overwrite)
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                micrograph = read_micrograph(
-                    image, pixel_size_m=cfg.input.pixel_size_m, databar_rows=cfg.input.databar_rows
+            with result_lock(target):  # held from the first check to the final rename
+                check_writable(target, overwrite=args.overwrite)
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    micrograph = read_micrograph(
+                        image, pixel_size_m=cfg.input.pixel_size_m, databar_rows=cfg.input.databar_rows
+                    )
+                for w in dict.fromkeys(str(w.message) for w in caught):
+                    _say(f"morpho: warning: {image}: {w}", quiet=args.quiet, stream=sys.stderr)
+                with _stage_progress(image, micrograph, quiet=args.quiet) as progress:
+                    result = analyze(micrograph, cfg, progress=progress, threads=args.threads)
+                for w in result.warnings:
+                    _say(f"morpho: warning: {image}: {w}", quiet=args.quiet, stream=sys.stderr)
+                folder = write_results(
+                    result, Path(args.out), argv=["morpho", *argv], overwrite=args.overwrite,
+                    report=not args.no_report,
                 )
-            for w in dict.fromkeys(str(w.message) for w in caught):
-                _say(f"morpho: warning: {image}: {w}", quiet=args.quiet, stream=sys.stderr)
-            with _stage_progress(image, micrograph, quiet=args.quiet) as progress:
-                result = analyze(micrograph, cfg, progress=progress, threads=args.threads)
-            for w in result.warnings:
-                _say(f"morpho: warning: {image}: {w}", quiet=args.quiet, stream=sys.stderr)
-            folder = write_results(
-                result, Path(args.out), argv=["morpho", *argv], overwrite=args.overwrite, report=not args.no_report
-            )
         except MorphoError as exc:
             print(f"morpho: error: {exc}", file=sys.stderr)
             status = 2
@@ -302,7 +317,8 @@ def _cmd_analyze(args: argparse.Namespace, argv: Sequence[str]) -> int:
         _say(
             f"{image}: {s['grains']['count']} grains, modes {modes or 'n/a'}, "
             f"<z> = {s['graph']['mean_coordination']:.2f}, "
-            f"median gap {s['graph']['median_gap_m'] * 1e9:.3g} nm, E_aI = {s['physics']['activation_energy_K']:.3g} K, "
+            f"median gap {s['graph']['median_gap_m'] * 1e9:.3g} nm, "
+            f"E_aI = {s['physics']['activation_energy_K']:.3g} K, "
             f"grains below {_limit_text(s['segmentation'])} radius not found reliably -> {folder}",
             quiet=args.quiet,
         )
@@ -336,9 +352,8 @@ def _cmd_batch(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 def _cmd_info(args: argparse.Namespace) -> int:
     from .io import micrograph_info, read_micrograph
-    from .units import parse_length
 
-    px = parse_length(args.pixel_size) if args.pixel_size else None
+    px = _option_length("--pixel-size", args.pixel_size) if args.pixel_size else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         m = read_micrograph(args.image, pixel_size_m=px, databar_rows=args.databar_rows)
@@ -548,6 +563,14 @@ def _cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that cleanup (temporary folders, locks) runs."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise _Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (0 ok, 2 bad input/usage, 1 unexpected)."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -561,6 +584,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     share_one_malloc_arena()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)  # a killed run cleans up like Ctrl-C
+    try:
+        return _dispatch(args, argv)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _dispatch(args: argparse.Namespace, argv: list[str]) -> int:
+    """Run the chosen command; turn morpho errors, interrupts and crashes into exit codes."""
     try:
         if args.command == "analyze":
             return _cmd_analyze(args, argv)
@@ -587,6 +622,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("morpho: interrupted; no partial result was kept", file=sys.stderr)
         return 130
+    except _Terminated:
+        print("morpho: terminated (SIGTERM); no partial result was kept", file=sys.stderr)
+        return 143
     except Exception as exc:
         if getattr(args, "verbose", False):
             traceback.print_exc()

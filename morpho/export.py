@@ -8,13 +8,17 @@ folder.  An existing folder is replaced only with ``overwrite=True``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import fcntl
+import glob
 import json
 import math
 import os
 import platform
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,6 +43,7 @@ __all__ = [
     "comparison_markdown",
     "comparison_table",
     "result_dir",
+    "result_lock",
     "to_jsonable",
     "write_comparison",
     "write_exports",
@@ -100,30 +105,149 @@ def check_writable(target: Path, *, overwrite: bool) -> None:
         raise OutputError(msg)
 
 
+_LOCKS_HELD: dict[str, int] = {}  # lock path -> depth, for this process (re-entrant)
+_LOCKS_GUARD = threading.Lock()
+
+
+def _lock_path(target: Path) -> Path:
+    return target.parent / f".{target.name}.lock"
+
+
+def _try_flock(path: Path) -> int | None:
+    """Open `path` and take an exclusive non-blocking flock on it; the fd, or None if another holds it.
+
+    The lock file is unlinked by its holder on release; a process that opened the old file just
+    before that would lock a file nobody else can see, so the lock counts only if `path` still
+    names the locked file afterwards (the usual lock-file protocol).
+    """
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        try:
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            return fd
+        os.close(fd)  # lost a race with the previous holder's unlink: try the new file
+
+
+@contextmanager
+def result_lock(target: Path) -> Iterator[None]:
+    """Hold the write lock of result folder `target` (``.<name>.lock`` beside it) for the block.
+
+    Two morpho processes that write the same folder at once (two shells, two batch workers, a
+    batch and an ``analyze``) would otherwise race on the rename; the second one gets a one-line
+    :class:`OutputError` at once, before any work, instead.  Re-entrant within one process (the
+    CLI holds it from its first check to the final rename, and :func:`atomic_dir` takes it
+    again).  Taking it first clears what a killed writer left (:func:`_clear_leftovers`).  The
+    lock is ``flock``, so the kernel drops it when the holder dies: a killed run
+    never leaves a stale lock behind.
+
+    Raises
+    ------
+    OutputError
+        Another process holds the lock, or the lock file cannot be created.
+    """
+    path = _lock_path(Path(target))
+    key = os.fspath(path.absolute())
+    with _LOCKS_GUARD:
+        if key in _LOCKS_HELD:
+            _LOCKS_HELD[key] += 1
+            fd = None
+        else:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd = _try_flock(path)
+            except OSError as exc:
+                msg = f"cannot create the lock file {path} ({exc.strerror or exc}); choose a writable -o folder"
+                raise OutputError(msg) from None
+            if fd is None:
+                try:
+                    holder = path.read_text(encoding="ascii").strip() or "unknown"
+                except OSError:
+                    holder = "unknown"
+                msg = (f"another morpho run (pid {holder}) is writing {target}; wait for it to finish "
+                       "or choose another -o folder")
+                raise OutputError(msg)
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+            _LOCKS_HELD[key] = 1
+            _clear_leftovers(Path(target))
+    try:
+        yield
+    finally:
+        with _LOCKS_GUARD:
+            _LOCKS_HELD[key] -= 1
+            if _LOCKS_HELD[key] == 0:
+                del _LOCKS_HELD[key]
+            if fd is not None:  # the outermost holder: unlink while still locked, then release
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                os.close(fd)
+
+
+def _clear_leftovers(target: Path) -> None:
+    """Remove what a killed writer of `target` left beside it; call with the lock held.
+
+    With the lock held no other process writes `target`, so its hidden ``.tmp-`` siblings are
+    remains of a run that was killed (SIGKILL, power loss) before it could clean up.  A run
+    killed between its two renames leaves the previous result in ``.old-*/<name>`` and no
+    `target`: that result is put back first.
+    """
+    parent = target.parent
+    for old in sorted(parent.glob(f".{glob.escape(target.name)}.old-*")):
+        kept = old / target.name
+        if not target.exists() and kept.is_dir():
+            os.replace(kept, target)
+        shutil.rmtree(old, ignore_errors=True)
+    for tmp in parent.glob(f".{glob.escape(target.name)}.tmp-*"):
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 @contextmanager
 def atomic_dir(target: Path, *, overwrite: bool) -> Iterator[Path]:
-    """Yield a temporary sibling folder; on success rename it to `target`, else delete it."""
-    check_writable(target, overwrite=overwrite)
-    try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    except OSError as exc:
-        msg = f"cannot write in {target.parent} ({exc.strerror or exc}); choose a writable -o folder"
-        raise OutputError(msg) from None
-    try:
-        yield tmp
-        if target.exists():
-            if not overwrite:
-                msg = f"{target} appeared while this run was writing; pass --overwrite or choose another folder"
-                raise OutputExistsError(msg)
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-            os.replace(target, old / target.name)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    """Yield a temporary sibling folder; on success rename it to `target`, else delete it.
+
+    The folder's write lock (:func:`result_lock`) is held throughout.  An ``OSError`` while writing (disk full, quota,
+    permissions changed under the run) becomes a one-line :class:`OutputError`; either way the
+    temporary folder is deleted and the previous `target` (or nothing) stays.
+    """
+    target = Path(target)
+    with result_lock(target):
+        check_writable(target, overwrite=overwrite)
+        try:
+            tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+        except OSError as exc:
+            msg = f"cannot write in {target.parent} ({exc.strerror or exc}); choose a writable -o folder"
+            raise OutputError(msg) from None
+        try:
+            yield tmp
+            if target.exists():
+                if not overwrite:
+                    msg = f"{target} appeared while this run was writing; pass --overwrite or choose another folder"
+                    raise OutputExistsError(msg)
+                old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+                os.replace(target, old / target.name)
+                os.replace(tmp, target)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(tmp, target)
+        except MorphoError:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        except OSError as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            msg = (f"cannot write {target} ({exc.strerror or exc}); nothing was kept — free disk space "
+                   "or choose another -o folder")
+            raise OutputError(msg) from None
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
 
 
 def _versions() -> dict[str, str]:

@@ -57,6 +57,17 @@ MAX_THREADS = 4
 #: and less smoothing shatters the large ones.
 SMOOTH_MAX = 2.0
 
+#: Least grain-minus-matrix level, in units of the pixel noise sigma, for a segmentation to be
+#: kept.  Pure noise thresholded at Otsu gives 0.4-0.7 sigma (its "grains" are noise blobs);
+#: the low-dose synthetic preset 1.65-1.8, the other presets 2.6-6, real SEM of particles
+#: 30-45 (measured; CHANGELOG).  Below this the image has no grain/matrix contrast:
+#: SegmentationError.
+MIN_CONTRAST_NOISE = 1.0
+
+#: Above this area fraction of grain the film is continuous rather than islands in a matrix:
+#: a warning says that grain sizes, gaps and coordination mean little there.
+CONTINUOUS_COVERAGE = 0.97
+
 #: Valley filter (:func:`_oriented_valley`): the image averaged along a line by an anisotropic
 #: Gaussian with these sigmas (px) across and along it, at VALLEY_ORIENTATIONS angles, compared
 #: with the same average VALLEY_SIDE_PX to either side.  0.7 px across and sides 2 px away match
@@ -165,6 +176,14 @@ def _validate_image(image: np.ndarray) -> np.ndarray:
     if arr.dtype.kind not in "uif" and arr.dtype != bool:
         msg = f"image dtype {arr.dtype} is not numeric; pass a grey-level image"
         raise InputError(msg)
+    if arr.dtype.kind == "f":
+        band = max(1, RELABEL_BAND_PX // max(arr.shape[1], 1))
+        bad = sum(int(arr[r0:r0 + band].size - np.count_nonzero(np.isfinite(arr[r0:r0 + band])))
+                  for r0 in range(0, arr.shape[0], band))
+        if bad:
+            msg = (f"image holds {bad} NaN or infinite pixel(s) of {arr.size}; replace them (e.g. by the "
+                   "median) or crop them out, then analyze again")
+            raise InputError(msg)
     return arr
 
 
@@ -862,7 +881,8 @@ def segment(image: np.ndarray, *, pixel_size_m: float, config: SegmentConfig | N
     InputError
         If the image is not 2-D, too small, or constant.
     SegmentationError
-        If no grain is found, or the whole image is one grain.
+        If no grain is found, the whole image is one grain, or grains and matrix do not differ
+        by ``MIN_CONTRAST_NOISE`` times the pixel noise (pure noise, an out-of-focus frame).
 
     Notes
     -----
@@ -908,6 +928,15 @@ def segment(image: np.ndarray, *, pixel_size_m: float, config: SegmentConfig | N
         )
         raise SegmentationError(msg)
     matrix_level, grain_level = _phase_levels(labels, smooth)
+    # With no matrix pixel 3 px clear of every grain (narrow gaps, or noise "grains" covering
+    # everything), the contrast is judged against all the matrix pixels instead.
+    matrix_all = matrix_level if np.isfinite(matrix_level) else _median_where(smooth, labels == 0)
+    _require_contrast(matrix_all, grain_level, est.noise)
+    coverage = np.count_nonzero(labels) / labels.size
+    if coverage > CONTINUOUS_COVERAGE:
+        msg = (f"grains cover {coverage:.1%} of the image: this looks like a continuous film (or inverted "
+               "contrast: see --dark-grains), not islands in a matrix; grain sizes and gaps mean little here")
+        warnings.warn(msg, UserWarning, stacklevel=2)
     levels, sigmas = est.noise_levels
     noise_matrix, noise_grain = (float(np.interp(v, levels, sigmas)) if np.isfinite(v) else float("nan")
                                  for v in (matrix_level, grain_level))
@@ -980,6 +1009,25 @@ def _require_matrix(grain: np.ndarray) -> None:
     """SegmentationError if every pixel is grain (no matrix: wrong contrast, or not a granular film)."""
     if grain.all():
         msg = "the whole image is above the grain threshold (all grain, no matrix); check --dark-grains or the image"
+        raise SegmentationError(msg)
+
+
+def _median_where(values: np.ndarray, where: np.ndarray) -> float:
+    """Median of `values` where `where`; NaN if nowhere."""
+    return float(np.median(values[where])) if where.any() else float("nan")
+
+
+def _require_contrast(matrix_level: float, grain_level: float, noise: float) -> None:
+    """SegmentationError if grains and matrix differ by less than ``MIN_CONTRAST_NOISE`` noise sigmas.
+
+    Not measurable (no matrix at all, or a noiseless image) is not a failure: the check is
+    skipped.
+    """
+    contrast = grain_level - matrix_level
+    if np.isfinite(contrast) and noise > 0 and contrast < MIN_CONTRAST_NOISE * noise:
+        msg = (f"no grain/matrix contrast: the grains are {contrast / noise:.2g} noise sigmas brighter than "
+               f"the matrix (at least {MIN_CONTRAST_NOISE:g} needed); check that the image is a focused "
+               "micrograph of islands in a matrix, or try --dark-grains")
         raise SegmentationError(msg)
 
 

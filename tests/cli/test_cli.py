@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tomllib
@@ -98,69 +97,7 @@ def test_analyze_pixel_size_option_overrides_metadata(sem_tif, tmp_path):
     assert not (tmp_path / "film" / "report.html").exists()
 
 
-def test_analyze_missing_file_exits_2_with_one_line(tmp_path, capsys):
-    assert main(["analyze", str(tmp_path / "nope.tif"), "-o", str(tmp_path / "out")]) == 2
-    assert "nope.tif" in _one_error_line(capsys)
-    assert not (tmp_path / "out" / "nope").exists()
-
-
-def test_analyze_not_a_tiff_exits_2(tmp_path, capsys):
-    bad = tmp_path / "notes.tif"
-    bad.write_text("this is not an image\n")
-    assert main(["analyze", str(bad), "-o", str(tmp_path / "out")]) == 2
-    _one_error_line(capsys)
-
-
-def test_analyze_truncated_tiff_exits_2(sem_tif, tmp_path, capsys):
-    data = sem_tif.read_bytes()
-    cut = tmp_path / "cut.tif"
-    cut.write_bytes(data[: len(data) // 3])
-    assert main(["analyze", str(cut), "-o", str(tmp_path / "out"), "--pixel-size", "2nm"]) == 2
-    _one_error_line(capsys)
-    assert not (tmp_path / "out" / "cut").exists()
-
-
-def test_analyze_constant_image_exits_2_and_leaves_nothing(tmp_path, capsys):
-    img = tmp_path / "flat.tif"
-    tifffile.imwrite(img, np.full((128, 128), 90, dtype=np.uint8))
-    out = tmp_path / "out"
-    assert main(["analyze", str(img), "-o", str(out), "--pixel-size", "2nm"]) == 2
-    assert "constant" in _one_error_line(capsys)
-    assert not out.exists() or not any(out.iterdir())
-
-
-def test_analyze_empty_image_exits_2(tmp_path, capsys):
-    img = tmp_path / "empty.tif"
-    with pytest.warns(UserWarning, match="zero-size"):
-        tifffile.imwrite(img, np.zeros((0, 0), dtype=np.uint8))
-    assert main(["analyze", str(img), "-o", str(tmp_path / "out"), "--pixel-size", "2nm"]) == 2
-    _one_error_line(capsys)
-
-
-def test_analyze_no_scale_exits_2_suggesting_pixel_size(tmp_path, capsys):
-    img = tmp_path / "plain.tif"
-    tifffile.imwrite(img, (np.random.default_rng(0).random((64, 64)) * 255).astype(np.uint8), resolution=(300, 300))
-    assert main(["analyze", str(img), "-o", str(tmp_path / "out")]) == 2
-    assert "--pixel-size" in _one_error_line(capsys)
-
-
-def test_analyze_unwritable_output_exits_2(sem_tif, tmp_path, capsys):
-    blocker = tmp_path / "file"
-    blocker.write_text("a file where a folder should be")
-    assert main(["analyze", str(sem_tif), "-o", str(blocker / "out")]) == 2
-    assert "writable" in _one_error_line(capsys)
-
-
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores folder permissions")
-def test_analyze_read_only_folder_exits_2(sem_tif, tmp_path, capsys):
-    ro = tmp_path / "ro"
-    ro.mkdir()
-    ro.chmod(0o500)
-    try:
-        assert main(["analyze", str(sem_tif), "-o", str(ro)]) == 2
-        assert "writable" in _one_error_line(capsys)
-    finally:
-        ro.chmod(0o700)
+# The bad-input catalogue (files, pixel sizes, configs, output folders) is tests/cli/test_bad_inputs.py.
 
 
 @pytest.mark.parametrize(
@@ -187,13 +124,6 @@ def test_analyze_regions_method_from_the_command_line(sem_tif, tmp_path):
     assert summary["segmentation"]["method"] == "regions"
     assert summary["grains"]["count"] > 0
     assert "regions" in summary["segmentation"]["detection_limit_basis"]
-
-
-def test_analyze_bad_config_file_names_the_key(sem_tif, tmp_path, capsys):
-    cfg = tmp_path / "m.toml"
-    cfg.write_text("[segment]\nthreshold_methd = 'otsu'\n")
-    assert main(["analyze", str(sem_tif), "-o", str(tmp_path), "--config", str(cfg)]) == 2
-    assert "threshold_methd" in _one_error_line(capsys)
 
 
 def test_info_json_reports_pixel_size_and_source(sem_tif, capsys):
