@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -173,3 +174,59 @@ def test_unreachable_scheduler_exits_2_with_one_line(twenty, tmp_path, capsys, m
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1, err
     assert "cannot reach the Dask scheduler" in err[0]
+
+
+TABLES = ("grains.csv", "junctions.csv", "labels.tif", "graph.graphml", "graph.json", "graph.npz",
+          "grains.parquet", "junctions.parquet", "config.json")
+
+
+def test_tables_are_byte_identical_across_worker_counts(twenty, scheduler, tmp_path):
+    images = [str(twenty / f"film_{i:02d}.tif") for i in (2, 3)]
+    two, one, alone = tmp_path / "two", tmp_path / "one", tmp_path / "alone"
+    assert main(["batch", *images, "-o", str(two), "--scheduler", scheduler, "-q", "--no-report"]) == 0
+    assert main(["batch", *images, "-o", str(one), "--workers", "1", "-q", "--no-report"]) == 0
+    assert main(["analyze", images[0], "-o", str(alone), "-q", "--no-report"]) == 0
+    for image in images:
+        stem = Path(image).stem
+        for name in TABLES:
+            assert (two / stem / name).read_bytes() == (one / stem / name).read_bytes(), (stem, name)
+    for name in TABLES:
+        assert (alone / "film_02" / name).read_bytes() == (two / "film_02" / name).read_bytes(), name
+
+
+def test_a_worker_killed_mid_batch_leaves_no_partial_result_and_the_batch_resumes(twenty, scheduler, tmp_path):
+    from distributed import Client
+
+    images = [str(twenty / f"film_{i:02d}.tif") for i in range(8) if i != 7]
+    out = tmp_path / "out"
+    outcome: dict[str, int] = {}
+    run = threading.Thread(target=lambda: outcome.setdefault(
+        "rc", main(["batch", *images, "-o", str(out), "--scheduler", scheduler, "-q", "--no-report"])))
+    run.start()
+    killed = None
+    with Client(scheduler, timeout="60s") as client:
+        deadline = time.monotonic() + 120
+        while killed is None and run.is_alive() and time.monotonic() < deadline:
+            busy = [w for w, keys in client.processing().items() if any("morpho-analyze" in k for k in keys)]
+            started = out.is_dir() and any(p.is_dir() for p in out.iterdir())
+            if busy and started:  # the batch is under way and this worker holds an image: kill it
+                killed = client.run(os.getpid, workers=[busy[0]])[busy[0]]
+                os.kill(killed, signal.SIGKILL)
+            time.sleep(0.02)
+    run.join(timeout=600)
+    assert killed is not None, "no worker was caught holding an image"
+    assert outcome["rc"] in (0, 2)
+    table = pd.read_csv(out / "batch.csv", keep_default_na=False)
+    assert len(table) == 7
+    assert set(table.status) <= {"ok", "error"}
+    # the killed worker's image was retried by Dask, or reported as lost: never half-written
+    assert table[table.status == "error"].error.str.contains("worker").all()
+    folders = [p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    assert sorted(p.name for p in folders) == sorted(Path(d).name for d in table[table.status == "ok"].result_dir)
+    assert all((p / "summary.json").is_file() and (p / "labels.tif").is_file() for p in folders)
+    # a second run resumes: the finished images are skipped, the lost ones done; nothing is left over
+    assert main(["batch", *images, "-o", str(out), "--scheduler", scheduler, "-q", "--no-report"]) == 0
+    again = pd.read_csv(out / "batch.csv", keep_default_na=False)
+    assert set(again.status) <= {"ok", "skipped"}
+    assert (again.status == "skipped").sum() == (table.status == "ok").sum()
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []

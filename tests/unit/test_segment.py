@@ -8,6 +8,7 @@ from morpho.config import SegmentConfig
 from morpho.errors import InputError, SegmentationError
 from morpho.evaluate import match_labels
 from morpho.segment import estimate_noise_sigma, flatten_background, relabel_raster_order, segment, valley_strength
+from morpho.synthetic import PRESETS, make_sem_micrograph
 
 PX = 2e-9
 
@@ -332,3 +333,24 @@ def test_relabel_raster_order_band_by_band_equals_one_sort(monkeypatch, band_px)
         assert np.array_equal(seg.relabel_raster_order(labels), seg._relabel_sparse(labels))
     huge = np.array([[0, 2**40], [5, 2**40]], dtype=np.int64)  # too sparse for a lookup table
     assert seg.relabel_raster_order(huge).tolist() == [[0, 1], [2, 1]]
+
+
+@pytest.mark.parametrize("noise", ["white", "bright", "poisson", "on a gradient", "uint16"])
+def test_pure_noise_is_refused_as_having_no_structure(noise):
+    rng = np.random.default_rng(3)
+    image = {"white": lambda: rng.normal(128, 5, (256, 256)),
+             "bright": lambda: np.clip(rng.normal(240, 4, (192, 192)), 0, 255),
+             "poisson": lambda: rng.poisson(20, (256, 256)),
+             "on a gradient": lambda: rng.normal(128, 5, (256, 256)) + np.linspace(0, 60, 256)[None],
+             "uint16": lambda: rng.normal(1000, 50, (256, 256)).astype(np.uint16)}[noise]()
+    with pytest.raises(SegmentationError, match="no structure above the noise"):
+        segment(image, pixel_size_m=4e-9)
+
+
+@pytest.mark.filterwarnings("ignore:only .* small grains fit:UserWarning")  # the generator, at 256 px
+@pytest.mark.filterwarnings("ignore:grains cover:UserWarning")  # "dense" at 256 px: a warning, not an error
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_every_synthetic_preset_has_structure_even_when_small(preset):
+    for seed in (100, 101, 102):
+        sample = make_sem_micrograph((256, 256), preset=preset, rng=seed)
+        assert segment(sample.image, pixel_size_m=4.5e-9).labels.max() > 0
