@@ -85,7 +85,7 @@ MORPHO = "morpho"
 DEFAULT_PEERS = ("imagej", "gwyddion-threshold", "gwyddion-watershed", "skimage-recipe")
 #: Peers whose drivers run an external program through their module's ``run`` helper.
 TOOL_MODULES = ("imagej", "gwyddion")
-STAGES = ("segment", "detection_limit", "measure", "graph", "distribution", "physics")
+STAGES = ("segment", "detection_limit", "measure", "graph", "distribution", "physics", "percolation")
 EXPONENT_RANGE = (2048, 16384)
 # Targets of issue 5.
 TARGET_SIZE = 8192

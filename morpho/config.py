@@ -31,6 +31,7 @@ __all__ = [
     "AnalysisConfig",
     "GraphConfig",
     "InputConfig",
+    "PercolationConfig",
     "SegmentConfig",
     "config_from_dict",
     "defaults_toml",
@@ -210,6 +211,31 @@ class GraphConfig:
 
 
 @dataclass(frozen=True)
+class PercolationConfig:
+    """Percolation-analysis options (see :mod:`morpho.percolation`, PHYSICS.md section 7).
+
+    Attributes
+    ----------
+    connectivity : int
+        4 (default: clusters of grains in physical contact, sharing an edge) or 8 (corners
+        count too).  The summary also gives the cluster count and spanning for the other one.
+    bridge_gap_m : float
+        Metal closer than this across the matrix counts as connected (the electrically relevant,
+        gap-bridged clusters of PHYSICS 7.2: the metal is dilated by half this gap before
+        labelling).  Default 0: contact only.
+    """
+
+    connectivity: int = 4
+    bridge_gap_m: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.connectivity not in (4, 8):
+            msg = f"config key percolation.connectivity must be 4 or 8, got {self.connectivity!r}"
+            raise ConfigError(msg)
+        _check_positive("percolation.bridge_gap_m", self.bridge_gap_m, allow_zero=True)
+
+
+@dataclass(frozen=True)
 class AnalysisConfig:
     """The whole configuration of one ``morpho analyze`` run."""
 
@@ -218,6 +244,7 @@ class AnalysisConfig:
     graph: GraphConfig = field(default_factory=GraphConfig)
     distribution: DistributionConfig = field(default_factory=DistributionConfig)
     physics: PhysicsConfig = field(default_factory=PhysicsConfig)
+    percolation: PercolationConfig = field(default_factory=PercolationConfig)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """Return a JSON-serialisable dict, one sub-dict per section."""
@@ -227,6 +254,7 @@ class AnalysisConfig:
             "graph": dataclasses.asdict(self.graph),
             "distribution": self.distribution.to_dict(),
             "physics": self.physics.to_dict(),
+            "percolation": dataclasses.asdict(self.percolation),
         }
 
     def sha256(self) -> str:
@@ -258,6 +286,7 @@ _SECTIONS: dict[str, type] = {
     "graph": GraphConfig,
     "distribution": DistributionConfig,
     "physics": PhysicsConfig,
+    "percolation": PercolationConfig,
 }
 
 

@@ -488,6 +488,11 @@ def write_results(
             )
             figures = {kind: plots.figure_to_bytes(fig, "png")
                        for kind, fig in plots.table_figures(result.grains, result.junctions).items()}
+            if result.percolation is not None:
+                from .percolation import percolation_figure
+
+                figures["percolation"] = plots.figure_to_bytes(percolation_figure(result.percolation, width="double"),
+                                                               "png")
             micrograph = _jpeg(_micrograph_rgb(result.micrograph.analysis_pixels))
             html = render_report(result, summary=summary, overlay_png=_jpeg(small), histogram_png=hist_png,
                                  figures=figures, micrograph_png=micrograph)
@@ -657,7 +662,23 @@ def write_transport_results(
 
 #: ``morpho plot --kind`` figures, in the order they are made.
 PLOT_KINDS = ("histogram", "coordination", "gaps", "charging-energy", "josephson-energy", "ej-over-ec", "rho-t",
-              "rho-t-fit", "overlay")
+              "rho-t-fit", "overlay", "percolation")
+
+
+def _percolation_figure(folder: Path, tables: Any, width: str | float) -> Any:
+    """The percolation figure of an analysis folder, from its labels (the analysed region, as
+    :func:`~morpho.io.read_analysis_folder` gives them) and its configuration's connectivity and
+    bridging: the numbers of its ``summary.json`` again (the sandbox centres are seeded)."""
+    from .percolation import percolation_analysis, percolation_figure
+
+    if tables.labels is None or tables.pixel_size_m is None:
+        msg = f"{folder}: the percolation figure needs labels.tif and summary.json; re-run 'morpho analyze'"
+        raise InputError(msg)
+    cfg = _analysis_config(folder).percolation
+    px = tables.pixel_size_m
+    result = percolation_analysis(tables.labels > 0, pixel_size_m=px, connectivity=cfg.connectivity,
+                                  bridge_px=cfg.bridge_gap_m / (2.0 * px))
+    return percolation_figure(result, width=width)
 
 
 def _analysis_config(folder: Path) -> Any:
@@ -693,7 +714,7 @@ def _micrograph_pixels(tables: Any, image: str | Path | None) -> np.ndarray:
 
 
 def analysis_figures(folder: str | Path, kinds: Sequence[str] | None = None, *, image: str | Path | None = None,
-                     colour_by: str = "gap") -> dict[str, Any]:
+                     colour_by: str = "gap", width: str | float = "single") -> dict[str, Any]:
     """The figures of ``morpho plot`` for one analysis folder: ``{kind: Figure}``.
 
     `kinds` None: every kind the folder has data for (``rho-t`` when ``transport/transport.csv``
@@ -718,14 +739,15 @@ def analysis_figures(folder: str | Path, kinds: Sequence[str] | None = None, *, 
     if colour_by not in ("gap", "ej"):
         msg = f"--colour-by must be 'gap' or 'ej', got {colour_by!r}"
         raise InputError(msg)
-    tables = read_analysis_folder(folder, with_labels=kinds is None or "overlay" in kinds)
+    tables = read_analysis_folder(folder, with_labels=kinds is None or bool({"overlay", "percolation"} & set(kinds)))
     grains, junctions = tables.grains, tables.junctions
     transport_csv = folder / "transport" / "transport.csv"
     image_known = image is not None or Path(str((tables.summary or {}).get("input", {}).get("path", ""))).is_file()
     wanted = list(dict.fromkeys(kinds)) if kinds else [
         k for k in PLOT_KINDS
         if (not k.startswith("rho-t") or transport_csv.is_file())
-        and (k != "overlay" or (tables.labels is not None and image_known))]
+        and (k != "overlay" or (tables.labels is not None and image_known))
+        and (k != "percolation" or (tables.labels is not None and tables.pixel_size_m is not None))]
     stem = folder.name
     figures: dict[str, Any] = {}
     for kind in wanted:
@@ -733,6 +755,8 @@ def analysis_figures(folder: str | Path, kinds: Sequence[str] | None = None, *, 
             figures[kind] = plots.histogram_figure(_size_distribution(folder, grains), title=stem)
         elif kind in plots.TABLE_FIGURES:
             figures.update(plots.table_figures(grains, junctions, [kind], title=stem))
+        elif kind == "percolation":
+            figures[kind] = _percolation_figure(folder, tables, width)
         elif kind.startswith("rho-t"):
             if not transport_csv.is_file():
                 msg = (f"{folder}: no transport/transport.csv for the {kind} figure; "
@@ -814,7 +838,7 @@ def write_plots(folder: str | Path, kinds: Sequence[str] | None = None, *, forma
     from . import plots
 
     _check_figure_options(formats, width)
-    figures = analysis_figures(folder, kinds, image=image, colour_by=colour_by)
+    figures = analysis_figures(folder, kinds, image=image, colour_by=colour_by, width=width)
     target = Path(out) if out is not None else Path(folder) / "figures"
     written: list[Path] = []
     with atomic_dir(target, overwrite=overwrite) as tmp:

@@ -24,6 +24,7 @@ from .distribution import SizeDistribution, size_distribution
 from .graph import JUNCTION_COLUMNS, build_graph, nearest_grain_pixels
 from .io import Micrograph
 from .measure import GRAIN_COLUMNS, measure_grains
+from .percolation import PercolationResult, cluster_census, percolation_analysis
 from .physics import compute_physics
 from .segment import SegmentationResult, default_threads, segment
 
@@ -57,7 +58,10 @@ class AnalysisResult:
     distribution : SizeDistribution
         Size distribution of interior grains.
     summary : dict
-        ``grains``, ``distribution``, ``graph``, ``physics``, ``segmentation`` sections.
+        ``grains``, ``distribution``, ``graph``, ``physics``, ``segmentation``, ``percolation``
+        sections.
+    percolation : PercolationResult or None
+        Percolation analysis of the metal (grain) mask, with the arrays of its figure.
     timing_s : dict
         Wall time per stage in seconds.
     warnings : tuple of str
@@ -73,6 +77,7 @@ class AnalysisResult:
     summary: dict[str, Any]
     timing_s: dict[str, float] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    percolation: PercolationResult | None = None
 
     @property
     def full_labels(self) -> np.ndarray:
@@ -93,7 +98,7 @@ def _ordered(frame: pd.DataFrame, first: list[str]) -> pd.DataFrame:
 
 
 #: The stages of :func:`analyze`, in order (the keys of ``timing_s``).
-STAGES = ("segment", "detection_limit", "measure", "graph", "distribution", "physics")
+STAGES = ("segment", "detection_limit", "measure", "graph", "distribution", "physics", "percolation")
 
 
 def analyze(micrograph: Micrograph, config: AnalysisConfig | None = None, *,
@@ -167,6 +172,16 @@ def analyze(micrograph: Micrograph, config: AnalysisConfig | None = None, *,
         with stage("physics"):
             phys = compute_physics(graph.grains, graph.junctions,
                                    mean_coordination=graph.summary["mean_coordination"], config=cfg.physics)
+
+        with stage("percolation"):
+            metal = seg.labels > 0
+            perc_cfg = cfg.percolation
+            perc = percolation_analysis(metal, pixel_size_m=px, connectivity=perc_cfg.connectivity,
+                                        bridge_px=perc_cfg.bridge_gap_m / (2.0 * px))
+            perc_summary = perc.to_dict()
+            perc_summary["bridge_gap_m"] = perc_cfg.bridge_gap_m
+            perc_summary["other_connectivity"] = cluster_census(metal, connectivity=12 - perc_cfg.connectivity)
+            del metal
     messages = tuple(dict.fromkeys(str(w.message) for w in caught))
 
     grains_out = _ordered(phys.grains, CONTRACT_GRAIN_COLUMNS)
@@ -228,6 +243,7 @@ def analyze(micrograph: Micrograph, config: AnalysisConfig | None = None, *,
         "graph": graph.summary,
         "physics": physics_summary,
         "segmentation": segmentation_summary,
+        "percolation": perc_summary,
     }
     return AnalysisResult(
         micrograph=micrograph,
@@ -239,4 +255,5 @@ def analyze(micrograph: Micrograph, config: AnalysisConfig | None = None, *,
         summary=summary,
         timing_s=timing,
         warnings=messages,
+        percolation=perc,
     )

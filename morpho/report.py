@@ -64,7 +64,8 @@ def _detection_sentence(seg: dict[str, Any]) -> str:
     """One sentence stating the image's detection limit (or that it could not be measured)."""
     r_px, r_m = seg.get("detection_limit_radius_px"), seg.get("detection_limit_radius_m")
     if r_px is None or r_m is None:
-        return "<p>Detection limit: not measured (no grain or matrix level, or grains of 16 px radius are not found reliably).</p>"
+        return ("<p>Detection limit: not measured (no grain or matrix level, or grains of 16 px radius are not "
+                "found reliably).</p>")
     return (
         f"<p>Detection limit: grains of radius &ge; {r_px:g} px ({r_m * 1e9:.1f} nm) are found reliably at this "
         f"image's noise and contrast (contrast-to-noise {seg.get('contrast_to_noise', float('nan')):.1f}); "
@@ -83,12 +84,28 @@ SECTIONS = (
     ("distribution", "Size distribution"),
     ("graph", "Neighbour graph"),
     ("physics", "Physics"),
+    ("percolation", "Percolation"),
     ("grains-table", "Grains table"),
     ("junctions-table", "Junctions table"),
     ("timing", "Timing (s)"),
     ("provenance", "Provenance"),
     ("configuration", "Configuration"),
 )
+
+def _percolation_html(perc: dict[str, Any]) -> str:
+    """The percolation section: a sentence with the verdict, the numbers, the other connectivity."""
+    if not perc:
+        return "<p>Not computed for this analysis.</p>"
+    span = " and ".join(d for d, k in (("left-right", "spans_x"), ("top-bottom", "spans_y")) if perc.get(k))
+    d = perc.get("fractal_dimension_sandbox")
+    text = (f"<p>Metal coverage p = {_fmt(perc.get('coverage_p'))}, {_fmt(perc.get('n_clusters'))} clusters "
+            f"({perc.get('connectivity')}-connected); the largest holds {_fmt(perc.get('largest_cluster_fraction'))} "
+            f"of the metal and {'spans ' + span if span else 'spans neither direction'}. Sandbox dimension of the "
+            f"largest cluster {_fmt(d)}; verdict: <b>{html.escape(str(perc.get('verdict')))}</b> the percolation "
+            "threshold (PHYSICS.md section 7).</p>")
+    other = perc.get("other_connectivity") or {}
+    return text + _kv_table(perc) + ("<h3>Other connectivity</h3>" + _kv_table(other) if other else "")
+
 
 def _provenance_rows(summary: dict[str, Any]) -> dict[str, Any]:
     """Who made the numbers from what: versions, input hash, pixel size and where it came from."""
@@ -152,11 +169,15 @@ def render_report(result: Any, *, summary: dict[str, Any], overlay_png: bytes, h
     def h2(key: str) -> str:
         return f'<h2 id="{key}">{html.escape(heads[key])}</h2>'
 
+    captions = {**TABLE_FIGURES, "percolation": "Percolation of the metal (grain) mask: cluster-size distribution "
+                "n(s), perimeter vs area of the clusters, sandbox mass vs radius of the largest cluster, each with "
+                "its fitted exponent."}
+    perc = summary.get("percolation") or {}
     nav = " &middot; ".join(f'<a href="#{k}">{html.escape(v)}</a>' for k, v in SECTIONS)
     micrograph = (f"<figure>{_img(micrograph_png, 'micrograph')}<figcaption>The micrograph as analysed "
                   "(information bar removed).</figcaption></figure>") if micrograph_png else ""
     extra = "".join(
-        f"<figure>{_img(png, kind)}<figcaption>{html.escape(TABLE_FIGURES.get(kind, kind))}</figcaption></figure>"
+        f"<figure>{_img(png, kind)}<figcaption>{html.escape(captions.get(kind, kind))}</figcaption></figure>"
         for kind, png in (figures or {}).items())
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
@@ -195,6 +216,8 @@ def render_report(result: Any, *, summary: dict[str, Any], overlay_png: bytes, h
         _kv_table(phys),
         "<h3>Parameters</h3>",
         _kv_table(params),
+        h2("percolation"),
+        _percolation_html(perc),
         h2("grains-table"),
         _frame_table(
             result.grains,

@@ -33,7 +33,7 @@ def test_report_has_every_section(report):
 def test_report_inlines_every_image_and_requests_nothing(report):
     page = report[0].read_text(encoding="utf-8")
     sources = re.findall(r'<img [^>]*src="([^"]+)"', page)
-    assert len(sources) == 8  # micrograph, overlay, size histogram and five more figures
+    assert len(sources) == 9  # micrograph, overlay, size histogram, five more figures and percolation
     assert all(s.startswith(("data:image/png;base64,", "data:image/jpeg;base64,")) for s in sources)
     assert not re.search(r'(src|href)="(?!data:|#)', page)  # no external or relative resource
     assert "<link" not in page
@@ -86,4 +86,4 @@ def test_report_renders_in_headless_chromium_offline(report, tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     dom = run.stdout
     assert re.findall(r'<h2 id="([^"]+)">', dom) == [key for key, _ in SECTIONS]
-    assert len(re.findall(r"<img ", dom)) == 8
+    assert len(re.findall(r"<img ", dom)) == 9
