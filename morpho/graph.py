@@ -92,6 +92,29 @@ def _distance_px(feature: np.ndarray, rr: np.ndarray, cc: np.ndarray) -> np.ndar
     return np.sqrt(dr * dr + dc * dc).astype(np.float32)
 
 
+def _validate_labels(labels: np.ndarray, pixel_size_m: float) -> np.ndarray:
+    """The label image as an array, checked (STYLE M14); InputError otherwise.
+
+    Unchecked, negative labels failed inside ``np.bincount`` with a bare ValueError (or were
+    taken for grains), an empty image failed with an IndexError at the borders, and a pixel size
+    that was NaN, 0 or negative gave NaN, zero or negative gaps without a word.
+    """
+    lab = np.asarray(labels)
+    if lab.ndim != 2 or lab.dtype.kind not in "iu":
+        msg = f"labels must be a 2-D integer array, got {lab.dtype} with shape {lab.shape}"
+        raise InputError(msg)
+    if lab.size == 0:
+        msg = f"labels is empty (shape {lab.shape}); give the segmented image, at least one pixel"
+        raise InputError(msg)
+    if lab.dtype.kind == "i" and lab.min() < 0:
+        msg = "labels must be >= 0 (0 = matrix, 1..n = grains)"
+        raise InputError(msg)
+    if not (np.isfinite(pixel_size_m) and pixel_size_m > 0):
+        msg = f"pixel_size_m must be finite and > 0, got {pixel_size_m!r}"
+        raise InputError(msg)
+    return lab
+
+
 def skiz_junctions(labels: np.ndarray, *, pixel_size_m: float, centroids_m: np.ndarray | None = None,
                    feature: np.ndarray | None = None) -> pd.DataFrame:
     """All SKIZ neighbour pairs of a label image, with gap, facing length and centre distance.
@@ -113,15 +136,24 @@ def skiz_junctions(labels: np.ndarray, *, pixel_size_m: float, centroids_m: np.n
     pandas.DataFrame
         Columns :data:`JUNCTION_COLUMNS`; ``grain_a < grain_b``; sorted.
 
+    Raises
+    ------
+    InputError
+        `labels` not a non-empty 2-D array of integers >= 0, `pixel_size_m` not finite and > 0,
+        `centroids_m` without a row (x_m, y_m) for each grain id, or `feature` not an integer
+        array of shape (2, rows, cols).
+
     Notes
     -----
     Input units: pixels, m.  Output units: m.
     """
-    lab = np.asarray(labels)
-    if lab.ndim != 2 or lab.dtype.kind not in "iu":
-        msg = f"labels must be a 2-D integer array, got {lab.dtype} with shape {lab.shape}"
-        raise InputError(msg)
-    n = int(lab.max()) if lab.size else 0
+    lab = _validate_labels(labels, pixel_size_m)
+    n = int(lab.max())
+    if centroids_m is not None:
+        centroids_m = np.asarray(centroids_m, dtype=np.float64)
+        if centroids_m.ndim != 2 or centroids_m.shape[1] != 2 or centroids_m.shape[0] < n:
+            msg = f"centroids_m must have shape ({n}, 2), one (x_m, y_m) row per grain id, got {centroids_m.shape}"
+            raise InputError(msg)
     if n < 2:
         return pd.DataFrame(
             {c: pd.Series(dtype="int64" if c.startswith("grain") else "float64") for c in JUNCTION_COLUMNS}
@@ -129,8 +161,9 @@ def skiz_junctions(labels: np.ndarray, *, pixel_size_m: float, centroids_m: np.n
     lab = lab.astype(np.int32, copy=False)
     if feature is None:
         feature = nearest_grain_pixels(lab)
-    elif feature.shape != (2, *lab.shape):
-        msg = f"feature must have shape (2, {lab.shape[0]}, {lab.shape[1]}), got {feature.shape}"
+    elif np.shape(feature) != (2, *lab.shape) or np.asarray(feature).dtype.kind not in "iu":
+        msg = (f"feature must have shape (2, {lab.shape[0]}, {lab.shape[1]}) and an integer dtype (make it with "
+               f"nearest_grain_pixels), got {np.asarray(feature).dtype} with shape {np.shape(feature)}")
         raise InputError(msg)
     keys_list, vals_list = [], []
     rows = lab.shape[0]
@@ -237,12 +270,23 @@ def build_graph(
         ``percolates_x``, ``percolates_y``, ``adjacency`` (``"skiz"`` or ``"skiz, gap <= ..."``),
         ``mean_coordination_all``, ``mean_coordination_gap_limited`` and ``gap_limit_m``.
 
+    Raises
+    ------
+    InputError
+        Bad labels, pixel size or feature (see :func:`skiz_junctions`), or a grains table
+        without exactly one row per label 1..n.
+
     Notes
     -----
     Input units: pixels, m.  Output units: m.
     """
     cfg = config if config is not None else GraphConfig()
+    labels = _validate_labels(labels, pixel_size_m)
     n = len(grains)
+    if n != int(labels.max()):
+        msg = (f"grains has {n} rows but the labels run to {int(labels.max())}; give the grains table "
+               "that measure_grains made from these labels")
+        raise InputError(msg)
     centroids = grains[["x_m", "y_m"]].to_numpy(dtype=np.float64) if n else None
     all_junctions = skiz_junctions(labels, pixel_size_m=pixel_size_m, centroids_m=centroids, feature=feature)
     junctions = all_junctions

@@ -114,6 +114,29 @@ class KirchhoffResult:
     n_edges_clipped: int
 
 
+def _indices(values: np.ndarray, name: str) -> np.ndarray:
+    """Whole numbers (node indices, grain ids) as int64, flattened.
+
+    A plain ``astype(int64)`` would truncate 1.5 to 1 silently and turn NaN or inf into -2^63
+    (with a RuntimeWarning), or fail with a bare ValueError; those are refused with InputError.
+    """
+    arr = np.asarray(values)
+    if arr.dtype.kind in "iub":
+        return arr.astype(np.int64, copy=False).ravel()
+    try:
+        flt = arr.astype(np.float64, copy=False)
+    except (TypeError, ValueError):
+        flt = None
+    if flt is None or arr.dtype.kind == "c":
+        msg = f"{name} must be integers, got an array of {arr.dtype}"
+        raise InputError(msg)
+    bad = ~np.isfinite(flt) | (flt != np.trunc(flt)) | (np.abs(flt) > 2.0**53)
+    if bad.any():
+        msg = f"{name} must be whole numbers, got {flt[bad].ravel()[0]!r}"
+        raise InputError(msg)
+    return flt.astype(np.int64).ravel()
+
+
 def _as_mask(nodes: np.ndarray, n_nodes: int, name: str) -> np.ndarray:
     arr = np.asarray(nodes)
     if arr.dtype == bool:
@@ -121,7 +144,7 @@ def _as_mask(nodes: np.ndarray, n_nodes: int, name: str) -> np.ndarray:
             msg = f"{name} mask has shape {arr.shape}, expected ({n_nodes},)"
             raise InputError(msg)
         return arr.copy()
-    idx = arr.astype(np.int64, copy=False).ravel()
+    idx = _indices(arr, f"{name} node indices")
     if idx.size and (idx.min() < 0 or idx.max() >= n_nodes):
         msg = f"{name} node indices must lie in [0, {n_nodes - 1}]"
         raise InputError(msg)
@@ -135,8 +158,8 @@ def _validated(
     ln_conductance: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Edge arrays as int64/float64 with ln g (``-inf`` for g = 0); raises InputError on bad input."""
-    a = np.asarray(first, dtype=np.int64).ravel()
-    b = np.asarray(second, dtype=np.int64).ravel()
+    a = _indices(first, "first (edge end nodes)")
+    b = _indices(second, "second (edge end nodes)")
     if a.shape != b.shape:
         msg = f"first and second have different lengths ({a.size} and {b.size})"
         raise InputError(msg)
@@ -164,6 +187,19 @@ def _validated(
     return a, b, ln_g
 
 
+def _electrode_masks(source: np.ndarray, drain: np.ndarray, n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Source and drain as boolean masks; InputError unless both are non-empty and disjoint."""
+    src, drn = _as_mask(source, n_nodes, "source"), _as_mask(drain, n_nodes, "drain")
+    if not src.any() or not drn.any():
+        msg = "both electrodes need at least one node"
+        raise InputError(msg)
+    if (src & drn).any():
+        n_both = int((src & drn).sum())
+        msg = f"{n_both} node(s) are in both electrodes; the electrodes must be disjoint"
+        raise InputError(msg)
+    return src, drn
+
+
 def _components(n_nodes: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Connected-component label of every node for the edges (a, b) (SciPy, undirected)."""
     graph = sp.coo_matrix((np.ones(a.size, dtype=np.int8), (a, b)), shape=(n_nodes, n_nodes))
@@ -181,9 +217,15 @@ def spans(n_nodes: int, first: np.ndarray, second: np.ndarray, source: np.ndarra
 
     The spanning test of PHYSICS.md 4.1: by connectivity, never by a conductance > 0 (round-off
     leaves currents of ~1e-16 in a network that does not span).
+
+    Raises
+    ------
+    InputError
+        Edge ends or electrode nodes that are not node indices in ``[0, n_nodes)`` (SciPy would
+        raise a bare ValueError, or wrap a negative index around).
     """
-    return _joined(int(n_nodes), np.asarray(first, dtype=np.int64), np.asarray(second, dtype=np.int64),
-                   _as_mask(source, n_nodes, "source"), _as_mask(drain, n_nodes, "drain"))
+    a, b, _ = _validated(int(n_nodes), first, second, None, np.zeros(np.size(first)))
+    return _joined(int(n_nodes), a, b, _as_mask(source, n_nodes, "source"), _as_mask(drain, n_nodes, "drain"))
 
 
 def _bottleneck_path(n_nodes: int, a: np.ndarray, b: np.ndarray, ln_g: np.ndarray, src: np.ndarray,
@@ -254,10 +296,16 @@ def bottleneck_ln_conductance(
     For activated edges ``ln g = ln g0 - E / k_B T`` this is ``ln g0 - E*/k_B T`` with E* the
     minimax barrier of PHYSICS.md 4.3 (the weakest edge of the strongest path, found on a
     maximum spanning tree).  ``-inf`` if S and D are not joined even with every edge of finite ln g.
+
+    Raises
+    ------
+    InputError
+        Bad indices, NaN or +inf ln g, or electrodes that are empty or share a node (checked as
+        in :func:`solve_network`; unchecked, a NaN edge counted as open, and a node in both
+        electrodes returned the weakest edge's ln g).
     """
-    a, b = np.asarray(first, dtype=np.int64).ravel(), np.asarray(second, dtype=np.int64).ravel()
-    ln_g = np.asarray(ln_conductance, dtype=np.float64).ravel()
-    src, drn = _as_mask(source, n_nodes, "source"), _as_mask(drain, n_nodes, "drain")
+    a, b, ln_g = _validated(int(n_nodes), first, second, None, ln_conductance)
+    src, drn = _electrode_masks(source, drain, int(n_nodes))
     k, _ = _bottleneck_path(int(n_nodes), a, b, ln_g, src, drn)
     return float(ln_g[k]) if k >= 0 else float("-inf")
 
@@ -430,15 +478,7 @@ class NetworkSolver:
         self.backend = ("cholmod" if _cholmod() is not None else "superlu") if backend == "auto" else backend
         self.n_nodes = int(n_nodes)
         self._a, self._b, _ = _validated(self.n_nodes, first, second, None, np.zeros(np.size(first)))
-        self._src = _as_mask(source, self.n_nodes, "source")
-        self._drn = _as_mask(drain, self.n_nodes, "drain")
-        if not self._src.any() or not self._drn.any():
-            msg = "both electrodes need at least one node"
-            raise InputError(msg)
-        if (self._src & self._drn).any():
-            n_both = int((self._src & self._drn).sum())
-            msg = f"{n_both} node(s) are in both electrodes; the electrodes must be disjoint"
-            raise InputError(msg)
+        self._src, self._drn = _electrode_masks(source, drain, self.n_nodes)
         self._xy = None
         if coordinates is not None:
             xy = np.asarray(coordinates, dtype=np.float64)
@@ -707,12 +747,20 @@ def electrodes_from_labels(labels: np.ndarray, pixel_size_m: float, *, direction
     Raises
     ------
     InputError
-        No grain on one side, a grain on both (it would short the film), or the bands overlap.
+        No grain on one side, a grain on both (it would short the film), or the bands overlap;
+        or labels that are not a non-empty 2-D array of integers >= 0, or a pixel size that is
+        not finite and > 0 (these gave an IndexError or NaN lengths before they were checked).
     """
     _check_direction(direction)
     lab = np.asarray(labels)
-    if lab.ndim != 2:
-        msg = f"labels must be 2-D, got shape {lab.shape}"
+    if lab.ndim != 2 or lab.size == 0 or lab.dtype.kind not in "iu":
+        msg = f"labels must be a non-empty 2-D integer array, got {lab.dtype} with shape {lab.shape}"
+        raise InputError(msg)
+    if lab.min() < 0:
+        msg = "labels must be >= 0 (0 = matrix, 1..n = grains)"
+        raise InputError(msg)
+    if not (np.isfinite(pixel_size_m) and pixel_size_m > 0):
+        msg = f"pixel_size_m must be finite and > 0, got {pixel_size_m!r}"
         raise InputError(msg)
     along = lab if direction == "x" else lab.T  # current along axis 1
     first = np.unique(along[:, 0])
@@ -754,13 +802,26 @@ def electrodes_from_table(
     distance of neighbours) of the smallest x (or y), the drain band the same at the largest;
     L is the distance between the bands' inner centres and W the extent of the centres across
     the current plus one neighbour distance.
+
+    Raises
+    ------
+    InputError
+        A neighbour distance that is not finite and > 0; centres that are missing, not finite
+        or not one per grain id (numpy's reductions failed with a bare ValueError on them); or
+        grains spanning less than two neighbour distances.
     """
     _check_direction(direction)
     if not (np.isfinite(neighbour_distance_m) and neighbour_distance_m > 0):
         msg = f"neighbour_distance_m must be finite and > 0, got {neighbour_distance_m!r}"
         raise InputError(msg)
-    along, across = (np.asarray(x_m, float), np.asarray(y_m, float))[:: 1 if direction == "x" else -1]
-    ids = np.asarray(grain_ids, dtype=np.int64)
+    along, across = (np.asarray(x_m, float).ravel(), np.asarray(y_m, float).ravel())[:: 1 if direction == "x" else -1]
+    ids = _indices(grain_ids, "grain_ids")
+    if not (along.size == across.size == ids.size) or ids.size == 0:
+        msg = f"x_m, y_m and grain_ids must be non-empty and of one length, got {along.size}, {across.size}, {ids.size}"
+        raise InputError(msg)
+    if not (np.isfinite(along).all() and np.isfinite(across).all()):
+        msg = "the grain centres x_m, y_m must be finite"
+        raise InputError(msg)
     half = 0.5 * neighbour_distance_m
     source = along <= along.min() + half
     drain = along >= along.max() - half
@@ -788,13 +849,13 @@ def grain_nodes(grain_ids: np.ndarray, values: np.ndarray, what: str, *,
         Duplicate ids, or a value (named by `what`) that is not one of `grain_ids` (the table
         they come from is named by `table`).
     """
-    ids = np.asarray(grain_ids, dtype=np.int64)
+    ids = _indices(grain_ids, f"{table}: grain ids")
     order = np.argsort(ids, kind="stable")
     ordered = ids[order]
     if ordered.size > 1 and (np.diff(ordered) == 0).any():
         msg = f"{table}: grain ids are not unique"
         raise InputError(msg)
-    v = np.asarray(values, dtype=np.int64).ravel()
+    v = _indices(values, f"{what} (grain ids)")
     pos = np.clip(np.searchsorted(ordered, v), 0, max(ordered.size - 1, 0))
     bad = (ordered[pos] != v) if ordered.size else np.ones(v.size, dtype=bool)
     if bad.any():
@@ -825,7 +886,7 @@ def solve_grain_network(
     NotPercolatingError
         No conducting path between the electrodes.
     """
-    ids = np.asarray(grain_ids, dtype=np.int64)
+    ids = _indices(grain_ids, "grain_ids")
 
     def node(values: np.ndarray, what: str) -> np.ndarray:
         return grain_nodes(ids, values, what)[1]
@@ -855,10 +916,15 @@ def red_bonds(n_nodes: int, first: np.ndarray, second: np.ndarray, ln_conductanc
     ndarray of int64
         Indices of the red edges into `first`/`second`, sorted.  Empty if the electrodes are
         not joined.
+
+    Raises
+    ------
+    InputError
+        Bad indices, NaN or +inf ln g, or empty or overlapping electrodes (as
+        :func:`bottleneck_ln_conductance`).
     """
-    a, b = np.asarray(first, dtype=np.int64).ravel(), np.asarray(second, dtype=np.int64).ravel()
-    ln_g = np.asarray(ln_conductance, dtype=np.float64).ravel()
-    src, drn = _as_mask(source, n_nodes, "source"), _as_mask(drain, n_nodes, "drain")
+    a, b, ln_g = _validated(int(n_nodes), first, second, None, ln_conductance)
+    src, drn = _electrode_masks(source, drain, int(n_nodes))
     k, _ = _bottleneck_path(int(n_nodes), a, b, ln_g, src, drn)
     if k < 0:
         return np.zeros(0, dtype=np.int64)
@@ -968,7 +1034,13 @@ def check_duality(n_nodes: int, first: np.ndarray, second: np.ndarray, *, source
 
     graph = nx.Graph()
     graph.add_edges_from(zip(u.tolist(), v.tolist(), strict=True))
-    graph.add_edge(s_star, d_star)
+    # The outer edge is drawn as a path S - X - D through an extra node X: a plain S-D edge would
+    # merge with a network edge that joins the two electrodes directly (nx.Graph keeps one edge per
+    # pair), and the terminals (the faces beside the outer edge) would then be the faces beside
+    # that network edge: G * G_dual came out != 1 for such networks.
+    outer = n_all
+    graph.add_edge(s_star, outer)
+    graph.add_edge(outer, d_star)
     # Only the component of the electrodes matters (other components carry no current and their
     # dual bonds hang off one face).
     graph = graph.subgraph(nx.node_connected_component(graph, s_star)).copy()
@@ -997,7 +1069,7 @@ def check_duality(n_nodes: int, first: np.ndarray, second: np.ndarray, *, source
         comp = _components(n_faces, fu[short], fv[short])
         faces = comp
         n_faces = int(comp.max()) + 1
-    top, bottom = faces[face_of[(s_star, d_star)]], faces[face_of[(d_star, s_star)]]
+    top, bottom = faces[face_of[(s_star, outer)]], faces[face_of[(outer, s_star)]]
     if top == bottom:
         msg = "the electrodes are shorted by open edges in the dual; the network does not conduct"
         raise NotPercolatingError(msg)
