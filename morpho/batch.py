@@ -125,11 +125,12 @@ def _row_from_summary(row: dict[str, Any], summary: dict[str, Any]) -> None:
 
 
 def analyze_one(image: str, out_root: str, config: dict[str, Any], argv: Sequence[str], *,
-                overwrite: bool = False, report: bool = True) -> dict[str, Any]:
+                overwrite: bool = False, report: bool = True, max_pixels: int | None = None) -> dict[str, Any]:
     """Analyse one micrograph into ``out_root/<stem>/`` (a Dask task; never raises).
 
-    `config` is :meth:`AnalysisConfig.to_dict` (plain data travels to workers unchanged).
-    Returns the ``batch.csv`` row: status ``ok``, ``skipped`` (same input, configuration and
+    `config` is :meth:`AnalysisConfig.to_dict` (plain data travels to workers unchanged);
+    `max_pixels` is the reader's pixel budget (None: its default).  Returns the ``batch.csv``
+    row: status ``ok``, ``skipped`` (same input, configuration and
     morpho version already there) or ``error`` with the one-line reason.
     """
     import hashlib
@@ -137,7 +138,7 @@ def analyze_one(image: str, out_root: str, config: dict[str, Any], argv: Sequenc
     from ._memory import share_one_malloc_arena
     from .config import config_from_dict
     from .export import check_writable, result_dir, result_lock, write_results
-    from .io import read_micrograph
+    from .io import DEFAULT_MAX_PIXELS, read_micrograph
     from .pipeline import analyze
 
     share_one_malloc_arena()  # this worker process's allocator (morpho/_memory.py)
@@ -167,7 +168,8 @@ def analyze_one(image: str, out_root: str, config: dict[str, Any], argv: Sequenc
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # the result's warnings are in its summary.json
                     micrograph = read_micrograph(image, pixel_size_m=cfg.input.pixel_size_m,
-                                                 databar_rows=cfg.input.databar_rows)
+                                                 databar_rows=cfg.input.databar_rows,
+                                                 max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
                     result = analyze(micrograph, cfg, threads=1)  # one thread per Dask worker
                     write_results(result, Path(out_root), argv=list(argv), overwrite=overwrite, report=report)
                 row["status"] = "ok"
@@ -238,7 +240,8 @@ def _client(workers: int | None, scheduler: str | None) -> Iterator[Any]:
 def run_batch(images: Sequence[Path], out_root: Path, config: Any, *, argv: Sequence[str],
               workers: int | None = None, scheduler: str | None = None, overwrite: bool = False,
               report: bool = True, progress: bool = True,
-              on_row: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+              on_row: Callable[[dict[str, Any]], None] | None = None,
+              max_pixels: int | None = None) -> list[dict[str, Any]]:
     """Analyse `images` on Dask workers into `out_root`; return the rows (input order) after
     writing ``batch.csv``.
 
@@ -268,7 +271,7 @@ def run_batch(images: Sequence[Path], out_root: Path, config: Any, *, argv: Sequ
         for i, image in enumerate(images):
             key = f"morpho-analyze-{i}-{Path(image).stem}-{time.time_ns()}"
             fut = client.submit(analyze_one, str(image), str(out_root), config_dict, list(argv), overwrite=overwrite,
-                                report=report, pure=False, key=key)
+                                report=report, max_pixels=max_pixels, pure=False, key=key)
             futures[fut] = i
         with tqdm(total=len(images), unit="image", disable=not progress, desc="morpho batch", leave=True) as bar:
             for fut in as_completed(list(futures)):

@@ -62,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("image", metavar="IMAGE")
     info.add_argument("--pixel-size", help="pixel size with a unit; overrides the metadata")
     info.add_argument("--databar-rows", type=int, help="rows of the info bar at the bottom")
+    _add_max_pixels(info)
     info.add_argument("--json", action="store_true", help="print JSON")
     info.add_argument("-v", "--verbose", action="store_true")
 
@@ -161,6 +162,22 @@ def _add_output_options(p: argparse.ArgumentParser, out_help: str, what: str) ->
     p.add_argument("-v", "--verbose", action="store_true", help="tracebacks for unexpected errors")
 
 
+def _add_max_pixels(p: argparse.ArgumentParser) -> None:
+    from .io import DEFAULT_MAX_PIXELS
+
+    p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, metavar="N",
+                   help=f"refuse images declaring more pixels than this, before decoding them (default "
+                        f"{DEFAULT_MAX_PIXELS}, 2^29: about 10 GB of peak memory)")
+
+
+def _max_pixels(args: argparse.Namespace) -> int:
+    """``--max-pixels``, checked."""
+    if args.max_pixels < 1:
+        msg = f"--max-pixels must be at least 1, got {args.max_pixels}"
+        raise InputError(msg)
+    return args.max_pixels
+
+
 def _add_analysis_options(p: argparse.ArgumentParser) -> None:
     """The options shared by ``analyze`` and ``batch``."""
     p.add_argument(
@@ -168,6 +185,7 @@ def _add_analysis_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--pixel-size", help="pixel size with a unit, e.g. 2.5nm or 0.0025um; overrides the metadata")
     p.add_argument("--databar-rows", type=int, help="rows of the info bar at the bottom; overrides detection")
+    _add_max_pixels(p)
     p.add_argument("--config", help="TOML configuration, or a config.json written by an earlier run")
     p.add_argument("--max-gap", help="drop junctions wider than this gap, e.g. 20nm (default: full SKIZ graph)")
     p.add_argument("--dark-grains", action="store_true", help="grains are darker than the matrix")
@@ -287,6 +305,7 @@ def _cmd_analyze(args: argparse.Namespace, argv: Sequence[str]) -> int:
         msg = f"--threads must be at least 1, got {args.threads}"
         raise InputError(msg)
     cfg = _resolve_config(args)
+    max_pixels = _max_pixels(args)
     status = 0
     for image in args.images:
         try:
@@ -296,7 +315,8 @@ def _cmd_analyze(args: argparse.Namespace, argv: Sequence[str]) -> int:
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always")
                     micrograph = read_micrograph(
-                        image, pixel_size_m=cfg.input.pixel_size_m, databar_rows=cfg.input.databar_rows
+                        image, pixel_size_m=cfg.input.pixel_size_m, databar_rows=cfg.input.databar_rows,
+                        max_pixels=max_pixels,
                     )
                 for w in dict.fromkeys(str(w.message) for w in caught):
                     _say(f"morpho: warning: {image}: {w}", quiet=args.quiet, stream=sys.stderr)
@@ -343,7 +363,7 @@ def _cmd_batch(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
     rows = run_batch(images, Path(args.out), cfg, argv=["morpho", *argv], workers=args.workers,
                      scheduler=args.scheduler, overwrite=args.overwrite, report=not args.no_report,
-                     progress=not args.quiet, on_row=report_error)
+                     progress=not args.quiet, on_row=report_error, max_pixels=_max_pixels(args))
     counts = {k: sum(r["status"] == k for r in rows) for k in ("ok", "skipped", "error")}
     _say(f"{len(rows)} images: {counts['ok']} analysed, {counts['skipped']} skipped (same input and config done "
          f"before), {counts['error']} failed -> {Path(args.out) / 'batch.csv'}", quiet=args.quiet)
@@ -356,7 +376,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
     px = _option_length("--pixel-size", args.pixel_size) if args.pixel_size else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        m = read_micrograph(args.image, pixel_size_m=px, databar_rows=args.databar_rows)
+        m = read_micrograph(args.image, pixel_size_m=px, databar_rows=args.databar_rows,
+                            max_pixels=_max_pixels(args))
     for w in dict.fromkeys(str(w.message) for w in caught):
         print(f"morpho: warning: {args.image}: {w}", file=sys.stderr)
     info = micrograph_info(m)

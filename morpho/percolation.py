@@ -632,7 +632,10 @@ def cluster_census(metal: np.ndarray, *, connectivity: int) -> dict[str, Any]:
     """
     mask = _validate_percolation(metal, 1.0, connectivity, 0.0, 1, 0)
     labels, n = _label_clusters(mask, connectivity, 0.0)
-    area = np.bincount(labels.ravel(), minlength=n + 1)[1:]
+    area = np.zeros(n + 1, dtype=np.int64)
+    for r0 in range(0, labels.shape[0], _BAND_ROWS):  # bincount copies to int64: in bands
+        area += np.bincount(labels[r0 : r0 + _BAND_ROWS].ravel(), minlength=n + 1)
+    area = area[1:]
 
     def touching(edge: np.ndarray) -> np.ndarray:
         flag = np.zeros(n + 1, dtype=bool)

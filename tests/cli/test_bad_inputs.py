@@ -50,6 +50,20 @@ def _corrupt_ifd(path: Path, data: bytes) -> Path:
     return path
 
 
+def _huge(path: Path) -> Path:
+    """A 64 x 64 TIFF whose header claims 60000 x 60000 pixels (3.6e9, above the default budget)."""
+    tifffile.imwrite(path, np.zeros((64, 64), np.uint8))
+    b = bytearray(path.read_bytes())
+    first = int.from_bytes(b[4:8], "little")
+    for i in range(int.from_bytes(b[first:first + 2], "little")):
+        entry = first + 2 + 12 * i
+        if int.from_bytes(b[entry:entry + 2], "little") in (256, 257):  # ImageWidth, ImageLength
+            kind = int.from_bytes(b[entry + 2:entry + 4], "little")
+            b[entry + 8:entry + 12] = (60000).to_bytes(2 if kind == 3 else 4, "little").ljust(4, b"\0")
+    path.write_bytes(bytes(b))
+    return path
+
+
 def _noise(mean: float, sigma: float) -> np.ndarray:
     return np.clip(np.random.default_rng(1).normal(mean, sigma, (192, 192)), 0, 255).astype(np.uint8)
 
@@ -91,6 +105,9 @@ CASES: dict[str, tuple[Callable, str]] = {
     "not a TIFF": (_file("notes.tif", lambda d: b"this is not an image\n"), "not a TIFF"),
     "truncated TIFF": (_file("cut.tif", lambda d: d[: len(d) // 3]), "truncated"),
     "corrupt IFD": (lambda tmp, film: [str(_corrupt_ifd(tmp / "ifd.tif", film[0].read_bytes()))], "corrupt"),
+    "TIFF declaring huge dimensions": (lambda tmp, film: [str(_huge(tmp / "huge.tif")), *PX], "--max-pixels"),
+    "image above --max-pixels": (lambda tmp, film: [str(film[0]), "--max-pixels", "10000"], "--max-pixels"),
+    "--max-pixels zero": (lambda tmp, film: [str(film[0]), "--max-pixels", "0"], "--max-pixels"),
     "float with NaN and Inf": (_image("nan.tif", _with_nan), "NaN"),
     "float all NaN": (_image("allnan.tif", lambda: np.full((64, 64), np.nan, np.float32)), "NaN"),
     "constant image": (_image("flat.tif", lambda: np.full((128, 128), 90, np.uint8)), "constant"),
