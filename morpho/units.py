@@ -64,6 +64,23 @@ LENGTH_UNITS_M: dict[str, float] = {
     "angstrom": 1e-10,
 }
 
+def _as_float(number: float) -> float:
+    """``float(number)``, with ints too large for a float becoming +-inf (rejected by the callers)."""
+    try:
+        return float(number)
+    except OverflowError:
+        return math.inf if number > 0 else -math.inf
+
+
+def _example(text: object, unit: str, fallback: str) -> str:
+    """``'<text><unit>'`` as a remedy example when `text` is a finite number, else `fallback`."""
+    try:
+        finite = math.isfinite(float(text))  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        finite = False
+    return f"'{text}{unit}'" if finite else fallback
+
+
 _NUMBER_UNIT = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([^\d\s].*?)?\s*$")
 
 
@@ -87,7 +104,8 @@ def parse_length(text: str | float, *, default_unit: str | None = None) -> float
     Raises
     ------
     ConfigError
-        If the text is not a number with a known unit, or the length is not finite and > 0.
+        If the text is not a number with a known unit, or the length is not finite and > 0
+        (zero, negative, NaN and infinite lengths, and numbers that overflow, all raise).
 
     Examples
     --------
@@ -98,9 +116,9 @@ def parse_length(text: str | float, *, default_unit: str | None = None) -> float
     """
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         if default_unit is None:
-            msg = f"length {text!r} has no unit; write it with one, e.g. '{text}nm'"
+            msg = f"length {text!r} has no unit; write it with one, e.g. {_example(text, 'nm', repr('2.5nm'))}"
             raise ConfigError(msg)
-        value, unit = float(text), default_unit
+        value, unit = _as_float(text), default_unit
     else:
         match = _NUMBER_UNIT.match(str(text))
         if match is None:
@@ -109,7 +127,7 @@ def parse_length(text: str | float, *, default_unit: str | None = None) -> float
         value = float(match.group(1))
         unit = match.group(2) or default_unit
         if unit is None:
-            msg = f"length {text!r} has no unit; write it with one, e.g. '{text}nm'"
+            msg = f"length {text!r} has no unit; write it with one, e.g. {_example(text, 'nm', repr('2.5nm'))}"
             raise ConfigError(msg)
     key = unit.strip().lower()
     if key not in LENGTH_UNITS_M:
@@ -124,7 +142,13 @@ def parse_length(text: str | float, *, default_unit: str | None = None) -> float
 
 
 def format_length(value_m: float) -> str:
-    """Format a length in metres with a readable unit (``nm`` below 1 µm, ``um`` above).
+    """Format a length in metres with a readable unit (``nm`` below 1 µm, ``um`` below 1 mm, else ``m``).
+
+    Twelve significant digits are kept, so ``parse_length(format_length(x))`` gives back ``x``
+    to a relative 5e-12 for every finite ``x > 0``.  Any other float is formatted too, for
+    messages: the unit is chosen from the magnitude and the sign kept (``-2.5nm``, ``0nm``), and
+    NaN and infinities are written in metres (``nanm``, ``-infm``); :func:`parse_length` rejects
+    all of these.
 
     Examples
     --------
@@ -132,16 +156,29 @@ def format_length(value_m: float) -> str:
     '2.5nm'
     >>> format_length(1.5e-6)
     '1.5um'
+    >>> format_length(-2.5e-9), format_length(float("nan"))
+    ('-2.5nm', 'nanm')
     """
-    if value_m < 1e-6:
+    value_m = _as_float(value_m)
+    magnitude = abs(value_m)
+    if magnitude < 1e-6:
         return f"{value_m / 1e-9:.12g}nm"
-    if value_m < 1e-3:
+    if magnitude < 1e-3:
         return f"{value_m / 1e-6:.12g}um"
     return f"{value_m:.12g}m"
 
 
 def parse_field(text: str | float) -> float:
     """Parse a magnetic field (``"300Oe"``, ``"30mT"``, ``"0.03T"``, ``0``) into tesla (mu0*H).
+
+    Units: ``T``, ``mT``, ``uT``, ``Oe``, ``kOe``, ``G`` (any letter case).  A bare number is
+    accepted only when it is zero.
+
+    Raises
+    ------
+    ConfigError
+        If the text is not a number with a known unit, or the field is negative, NaN or
+        infinite.  ``"-0T"`` gives 0.0.
 
     Examples
     --------
@@ -152,7 +189,7 @@ def parse_field(text: str | float) -> float:
     """
     units = {"t": 1.0, "mt": 1e-3, "ut": 1e-6, "oe": OERSTED_T, "koe": 1e3 * OERSTED_T, "g": OERSTED_T}
     if isinstance(text, (int, float)) and not isinstance(text, bool):
-        value, unit = float(text), None
+        value, unit = _as_float(text), None
     else:
         match = _NUMBER_UNIT.match(str(text))
         if match is None:
@@ -160,6 +197,9 @@ def parse_field(text: str | float) -> float:
             raise ConfigError(msg)
         value, unit = float(match.group(1)), match.group(2)
     if unit is None:
+        if not math.isfinite(value):
+            msg = f"field {text!r} must be finite and >= 0; write e.g. '300Oe' or '0.03T'"
+            raise ConfigError(msg)
         if value != 0:
             msg = f"field {text!r} has no unit; write e.g. '{text}Oe' or '{text}T'"
             raise ConfigError(msg)
@@ -170,9 +210,9 @@ def parse_field(text: str | float) -> float:
         raise ConfigError(msg)
     tesla = value * units[key]
     if not math.isfinite(tesla) or tesla < 0:
-        msg = f"field {text!r} must be finite and >= 0"
+        msg = f"field {text!r} must be finite and >= 0; write e.g. '300Oe' or '0.03T'"
         raise ConfigError(msg)
-    return round(tesla, 15)
+    return round(tesla, 15) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
 _RESISTANCE = re.compile(
@@ -183,11 +223,21 @@ _RESISTANCE_SCALE = {"ohm": 1.0, "kohm": 1e3, "mohm": 1e6, "ω": 1.0, "kω": 1e3
 def parse_resistance(text: str | float) -> float:
     """Parse a resistance (``"6500"``, ``"6.5kOhm"``, ``"1MOhm"``, ``"300 ohm"``) into ohms (> 0).
 
+    A bare number is in ohms.  Units: ``ohm``, ``Ohm``, ``kohm``, ``kOhm``, ``Mohm``, ``MOhm``,
+    ``Ω``, ``kΩ``, ``MΩ`` (``mohm`` is refused: milli or mega would be a guess).
+
+    Raises
+    ------
+    InputError
+        If the text is not a number with a known unit, or the resistance is not finite and > 0.
+
+    Examples
+    --------
     >>> parse_resistance("6.5kOhm")
     6500.0
     """
     if isinstance(text, (int, float)) and not isinstance(text, bool):
-        value = float(text)
+        value = _as_float(text)
     else:
         match = _RESISTANCE.match(str(text))
         value = float("nan") if match is None else float(match.group(1)) * _RESISTANCE_SCALE[

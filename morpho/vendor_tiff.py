@@ -46,14 +46,14 @@ from .units import LENGTH_UNITS_M
 
 __all__ = [
     "SEM_VENDORS",
-    "write_sem_tiff",
-    "paint_databar",
-    "fei_ini_text",
-    "zeiss_cz_sem_text",
-    "tescan_blob",
-    "jeol_sidecar_text",
-    "hitachi_text",
     "encode_tag_text",
+    "fei_ini_text",
+    "hitachi_text",
+    "jeol_sidecar_text",
+    "paint_databar",
+    "tescan_blob",
+    "write_sem_tiff",
+    "zeiss_cz_sem_text",
 ]
 
 #: Vendor formats :func:`write_sem_tiff` can write.

@@ -30,15 +30,25 @@ vendor's metadata (FEI ``[Image] ResolutionY``, TESCAN ``ImageStripSize``, Hitac
 ``DataSize``), else detected from the pixels by :func:`detect_databar_rows`, which is
 conservative: it returns 0 unless the bottom rows look unmistakably like a rendered bar.
 
+Before any pixel is decoded, the size the TIFF header declares for the first page (rows x cols
+x samples, and each strip or tile) is checked against a pixel budget, ``max_pixels``
+(:data:`DEFAULT_MAX_PIXELS` = 2**29 px, about 10 GB of peak memory for an analysis), so that a
+corrupt or hostile header cannot make the reader allocate gigabytes.  For the same reason JPEG
+and PNG strips must not hold more pixels than the header declares, and codecs whose memory use
+cannot be bounded from the header (JPEG 2000, JPEG XL, WebP, LERC ...) are read only with
+``max_pixels=None``; uncompressed, LZW, deflate, PackBits, LZMA and ZSTD are always bounded.
+
 Every decision is recorded in :attr:`Micrograph.notes`.
 """
 
 from ._analysis import AnalysisTables, read_analysis_folder, read_csv_table
 from ._databar import detect_databar_rows
 from ._micrograph import Micrograph, micrograph_info, read_micrograph
+from ._pixels import DEFAULT_MAX_PIXELS
 from ._vendors import VENDORS
 
 __all__ = [
+    "DEFAULT_MAX_PIXELS",
     "VENDORS",
     "AnalysisTables",
     "Micrograph",

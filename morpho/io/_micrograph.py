@@ -19,9 +19,17 @@ from typing import Any
 import numpy as np
 import tifffile
 
-from ..errors import InputError, MicrographReadError, MorphoError, PixelSizeError
+from ..errors import InputError, MicrographReadError, PixelSizeError
 from ._databar import _detect_databar
-from ._pixels import _check_not_truncated, _dpi_text, _to_grey
+from ._pixels import (
+    DEFAULT_MAX_PIXELS,
+    _check_not_truncated,
+    _check_codec,
+    _check_declared_size,
+    _dpi_text,
+    _to_grey,
+    _validate_max_pixels,
+)
 from ._vendors import _LOOKED_FOR, _Context, _find_sidecar, _Found, _run_readers
 
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
@@ -94,6 +102,7 @@ def read_micrograph(
     *,
     pixel_size_m: float | None = None,
     databar_rows: int | None = None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
 ) -> Micrograph:
     """Read a TIFF micrograph with its pixel size and info-bar height.
 
@@ -106,6 +115,12 @@ def read_micrograph(
     databar_rows : int, optional
         Rows of the info bar at the bottom (``--databar-rows``); overrides the vendor's value
         and the detection.  ``0`` means "no bar" and disables detection.
+    max_pixels : int or None, optional
+        Pixel budget: the largest first page read, counted as rows x cols x samples per pixel
+        (default :data:`DEFAULT_MAX_PIXELS` = 2**29, about 10 GB of peak memory for the whole
+        analysis at morpho's ~18.5 bytes per pixel).  The size the TIFF header declares is
+        checked before any pixel data is decoded, so a corrupt header cannot cause a huge
+        allocation.  ``None`` disables the check.
 
     Returns
     -------
@@ -116,10 +131,16 @@ def read_micrograph(
     Raises
     ------
     MicrographReadError
-        The file is missing, a folder, empty, not a TIFF, truncated or corrupt.
+        The file is missing, a folder, empty, not a TIFF, truncated or corrupt (including a
+        header that declares an empty image or non-numeric sizes, and a JPEG or PNG strip or
+        tile whose own header is larger than the TIFF header declares).
     InputError
         The page is not a 2-D grey or RGB image (a 1-pixel image, a stack or a multi-channel
-        page), or `databar_rows` is out of range.
+        page), its pixel format or compression is not supported, `databar_rows` is out of
+        range, the page (or one of its strips or tiles) declares more than `max_pixels` values,
+        the compression is one whose decoder's memory use `max_pixels` cannot bound (JPEG 2000,
+        JPEG XL/XR, WebP, LERC ...; read such files with ``max_pixels=None``), or `max_pixels`
+        is not a positive integer.
     PixelSizeError
         No valid pixel size was given or found in the metadata, or `pixel_size_m` is invalid.
 
@@ -152,6 +173,7 @@ def read_micrograph(
     (2.5e-09, 'FEI tag 34682 [Scan] PixelWidth', 0)
     """
     user_px = _validate_pixel_size_argument(pixel_size_m)
+    budget = _validate_max_pixels(max_pixels)
     file = Path(os.fspath(path))
     name = file.name
     data = _read_file_bytes(file)
@@ -159,30 +181,38 @@ def read_micrograph(
     notes: list[str] = []
     warn: list[str] = []
 
+    # Only the calls into tifffile / imagecodecs are wrapped: they raise many exception types
+    # (TiffFileError, ValueError, struct.error, IndexError, codec errors ...) for corrupt
+    # files.  morpho's own conversion code runs outside the wrapper, so its bugs stay visible.
     try:
-        with tifffile.TiffFile(_stdio.BytesIO(data), name=name) as tif:
+        tif = tifffile.TiffFile(_stdio.BytesIO(data), name=name)
+    except Exception as exc:  # see above
+        raise _corrupt_file_error(name, exc) from exc
+    with tif:
+        try:
             n_pages = len(tif.pages)
-            if n_pages == 0:
-                msg = f"{name} holds no image (its TIFF page list is empty); re-export the image as TIFF"
-                raise MicrographReadError(msg)
-            page = tif.pages[0]
-            _check_not_truncated(page, len(data), name)
+            page = tif.pages[0] if n_pages else None
+        except Exception as exc:  # see above
+            raise _corrupt_file_error(name, exc) from exc
+        if page is None:
+            msg = f"{name} holds no image (its TIFF page list is empty); re-export the image as TIFF"
+            raise MicrographReadError(msg)
+        _check_declared_size(page, budget, name)  # from the header, before any decoding
+        _check_not_truncated(page, len(data), name)
+        _check_codec(page, data, budget, name)
+        try:
             raw = page.asarray()
-            pixels = _to_grey(raw, page, name, notes, warn)
-            rows, cols = pixels.shape
-            if n_pages > 1:
-                text = f"{name} has {n_pages} pages; only the first ({rows} x {cols} px) is analysed"
-                notes.append(text)
-                warn.append(text)
-            ctx = _Context(tif=tif, page=page, path=file, rows=rows, cols=cols, sidecar=_find_sidecar(file))
-            found = _run_readers(ctx, notes)
-            dpi = _dpi_text(page)
-    except MorphoError:
-        raise
-    except Exception as exc:  # tifffile/imagecodecs raise many types for bad files
-        detail = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
-        msg = f"{name} is a corrupt or truncated TIFF ({detail}); copy or export the file again"
-        raise MicrographReadError(msg) from exc
+        except Exception as exc:  # see above
+            raise _corrupt_file_error(name, exc) from exc
+        pixels = _to_grey(raw, page, name, notes, warn)
+        rows, cols = pixels.shape
+        if n_pages > 1:
+            text = f"{name} has {n_pages} pages; only the first ({rows} x {cols} px) is analysed"
+            notes.append(text)
+            warn.append(text)
+        ctx = _Context(tif=tif, page=page, path=file, rows=rows, cols=cols, sidecar=_find_sidecar(file))
+        found = _run_readers(ctx, notes)
+        dpi = _dpi_text(page)
 
     metadata: dict[str, Any] = {}
     for f in found:
@@ -283,6 +313,21 @@ def _read_file_bytes(file: Path) -> bytes:
         )
         raise MicrographReadError(msg)
     return data
+
+
+def _corrupt_file_error(name: str, exc: BaseException) -> MicrographReadError:
+    """The one-line error for an exception raised by tifffile or a codec while reading ``name``."""
+    if isinstance(exc, MemoryError):
+        msg = (
+            f"not enough memory to read {name}; free memory, or crop or bin the image "
+            "(--max-pixels sets the largest image read)"
+        )
+        return MicrographReadError(msg)
+    lines = str(exc).strip().splitlines()
+    detail = " ".join(lines[0].split())[:160] if lines else ""
+    detail = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    msg = f"{name} is a corrupt or truncated TIFF ({detail}); copy or export the file again"
+    return MicrographReadError(msg)
 
 
 def _validate_pixel_size_argument(value: float | None) -> float | None:

@@ -103,7 +103,7 @@ def _run_readers(ctx: _Context, notes: list[str]) -> list[_Found]:
     for label, reader in _READERS:
         try:
             result = reader(ctx)
-        except Exception as exc:  # noqa: BLE001 - bad metadata must never stop the read
+        except Exception as exc:  # bad metadata must never stop the read
             notes.append(f"{label} metadata could not be parsed ({type(exc).__name__}: {exc}); ignored")
             continue
         if result is None:
