@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import signal
 import sys
 import threading
@@ -605,6 +606,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     share_one_malloc_arena()
+    # tifffile logs what it finds odd in a corrupt file; morpho turns every such file into one
+    # error line of its own, so the log would only add lines to it.
+    logging.getLogger("tifffile").setLevel(logging.CRITICAL)
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _on_sigterm)  # a killed run cleans up like Ctrl-C

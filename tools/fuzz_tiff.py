@@ -201,6 +201,15 @@ def _tifffile_bytes(image: np.ndarray, **options) -> bytes:
     return buf.getvalue()
 
 
+def _with_thumbnail(image: np.ndarray, **options) -> bytes:
+    """`image` and a 4x smaller preview page of another shape (as microscopes save them)."""
+    buf = io.BytesIO()
+    with tifffile.TiffWriter(buf) as tw:
+        tw.write(image, **options)
+        tw.write(image[::4, ::4], photometric="minisblack")
+    return buf.getvalue()
+
+
 def _fei_tag(px: float, shape: tuple[int, ...]) -> list[tuple]:
     text = fei_ini_text(px, width_px=shape[1], height_px=shape[0])
     return [(34682, "s", 0, encode_tag_text(text), True)]
@@ -279,6 +288,12 @@ def make_seeds() -> tuple[Seed, ...]:
         ),
         Seed(
             "multipage-u8",
+            _with_thumbnail(
+                _texture(rng, (32, 40), np.uint8), photometric="minisblack", extratags=_fei_tag(px, (32, 40))
+            ),
+        ),
+        Seed(
+            "stack-u8",
             _tifffile_bytes(
                 _texture(rng, (3, 32, 40), np.uint8), photometric="minisblack", extratags=_fei_tag(px, (32, 40))
             ),

@@ -198,6 +198,7 @@ def read_micrograph(
             msg = f"{name} holds no image (its TIFF page list is empty); re-export the image as TIFF"
             raise MicrographReadError(msg)
         _check_declared_size(page, budget, name)  # from the header, before any decoding
+        _refuse_stack(tif, name)
         _check_not_truncated(page, len(data), name)
         _check_codec(page, data, budget, name)
         try:
@@ -239,6 +240,27 @@ def read_micrograph(
         notes=tuple(notes),
         metadata=_jsonable(metadata),
     )
+
+
+def _refuse_stack(tif: tifffile.TiffFile, name: str) -> None:
+    """InputError if the file's first series is a stack (several images of one shape: z, time,
+    channels), which one micrograph analysis cannot stand for; a thumbnail or preview page of
+    another shape is a series of its own and stays allowed (its first page is analysed)."""
+    try:
+        series = tif.series[0] if tif.series else None
+        shape, axes = (tuple(int(n) for n in series.shape), str(series.axes)) if series is not None else ((), "")
+    except Exception:  # a series tifffile cannot make: the page alone is judged
+        return
+    depth = 1
+    for n, ax in zip(shape, axes, strict=False):
+        if ax not in "YXS":
+            depth *= n
+    if depth > 1:
+        rows, cols = (shape[axes.index("Y")], shape[axes.index("X")]) if "Y" in axes and "X" in axes else (0, 0)
+        msg = (f"{name} is a 3-D stack of {depth} images ({rows} x {cols} px each, axes {axes}); morpho analyses one "
+               "micrograph per file: save the image you want as its own TIFF (ImageJ: Image > Stacks > Stack to "
+               "Images)")
+        raise InputError(msg)
 
 
 def micrograph_info(m: Micrograph) -> dict[str, Any]:

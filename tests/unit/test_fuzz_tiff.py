@@ -125,7 +125,11 @@ def test_fuzz_seeds_are_small_valid_micrographs(fuzz, tmp_path):
         if seed.sidecar is not None:
             path.with_suffix(".txt").write_bytes(seed.sidecar)
         if seed.name == "volume-u8":  # the seed for the "3-D stack" refusal
-            with pytest.raises(InputError, match="the first page is a 3-D stack"):
+            with pytest.raises(InputError, match="3-D stack"):
+                read_micrograph(path, pixel_size_m=PX)
+            continue
+        if seed.name == "stack-u8":  # the seed for the refusal of a stack of pages
+            with pytest.raises(InputError, match="is a 3-D stack of 3 images"):
                 read_micrograph(path, pixel_size_m=PX)
             continue
         with warnings.catch_warnings():
