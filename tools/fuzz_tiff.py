@@ -295,7 +295,8 @@ def make_seeds() -> tuple[Seed, ...]:
         Seed(
             "stack-u8",
             _tifffile_bytes(
-                _texture(rng, (3, 32, 40), np.uint8), photometric="minisblack", extratags=_fei_tag(px, (32, 40))
+                _texture(rng, (3, 32, 40), np.uint8), photometric="minisblack", metadata={"axes": "ZYX"},
+                extratags=_fei_tag(px, (32, 40)),
             ),
         ),
         Seed(

@@ -243,9 +243,13 @@ def read_micrograph(
 
 
 def _refuse_stack(tif: tifffile.TiffFile, name: str) -> None:
-    """InputError if the file's first series is a stack (several images of one shape: z, time,
-    channels), which one micrograph analysis cannot stand for; a thumbnail or preview page of
-    another shape is a series of its own and stays allowed (its first page is analysed)."""
+    """InputError if the file's first series is a 3-D stack: slices in depth (Z) or in time (T),
+    as ImageJ, OME and tifffile label them.  One micrograph analysis cannot stand for a volume.
+
+    Pages without such a label stay allowed, and their first page is analysed with a warning:
+    microscopes write several same-shape pages for several detectors (a real Zeiss file in the
+    test data has two) and previews of another shape.
+    """
     try:
         series = tif.series[0] if tif.series else None
         shape, axes = (tuple(int(n) for n in series.shape), str(series.axes)) if series is not None else ((), "")
@@ -253,13 +257,13 @@ def _refuse_stack(tif: tifffile.TiffFile, name: str) -> None:
         return
     depth = 1
     for n, ax in zip(shape, axes, strict=False):
-        if ax not in "YXS":
+        if ax in "ZT":
             depth *= n
     if depth > 1:
         rows, cols = (shape[axes.index("Y")], shape[axes.index("X")]) if "Y" in axes and "X" in axes else (0, 0)
-        msg = (f"{name} is a 3-D stack of {depth} images ({rows} x {cols} px each, axes {axes}); morpho analyses one "
-               "micrograph per file: save the image you want as its own TIFF (ImageJ: Image > Stacks > Stack to "
-               "Images)")
+        msg = (f"{name} is a 3-D stack of {depth} images ({rows} x {cols} px each, axes {axes}); morpho analyses "
+               "one micrograph per file: save the image you want as its own TIFF (ImageJ: Image > Stacks > Stack "
+               "to Images)")
         raise InputError(msg)
 
 

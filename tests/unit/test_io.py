@@ -443,14 +443,25 @@ def test_read_micrograph_palette_in_colour_warns(tmp_path, rng):
     np.testing.assert_array_equal(m.pixels, np.rint(0.7154 * img).astype(np.uint8))
 
 
-def test_read_micrograph_refuses_a_stack_of_same_shape_pages(tmp_path, rng):
+def test_read_micrograph_refuses_a_z_or_time_stack(tmp_path, rng):
     pages = np.stack([_texture(rng) for _ in range(3)])
-    tifffile.imwrite(tmp_path / "m.tif", pages, photometric="minisblack", metadata=None)
-    with pytest.raises(InputError, match=r"m\.tif is a 3-D stack of 3 images \(160 x 220 px each"):
-        read_micrograph(tmp_path / "m.tif", pixel_size_m=1e-9)
-    tifffile.imwrite(tmp_path / "ij.tif", pages, imagej=True)  # an ImageJ z-stack
+    tifffile.imwrite(tmp_path / "z.tif", pages, photometric="minisblack", metadata={"axes": "ZYX"})
+    with pytest.raises(InputError, match=r"z\.tif is a 3-D stack of 3 images \(160 x 220 px each, axes ZYX"):
+        read_micrograph(tmp_path / "z.tif", pixel_size_m=1e-9)
+    tifffile.imwrite(tmp_path / "ij.tif", pages, imagej=True, metadata={"axes": "TYX"})  # an ImageJ time series
     with pytest.raises(InputError, match="3-D stack of 3 images"):
         read_micrograph(tmp_path / "ij.tif", pixel_size_m=1e-9)
+
+
+def test_read_micrograph_multipage_uses_first_page_with_warning(tmp_path, rng):
+    """Unlabelled same-shape pages are detector channels (real Zeiss files have two), not a stack."""
+    pages = np.stack([_texture(rng) for _ in range(3)])
+    tifffile.imwrite(tmp_path / "m.tif", pages, photometric="minisblack", metadata=None)
+    with pytest.warns(UserWarning, match=r"m\.tif has 3 pages; only the first \(160 x 220 px\) is analysed"):
+        m = read_micrograph(tmp_path / "m.tif", pixel_size_m=1e-9)
+    assert m.n_pages == 3
+    np.testing.assert_array_equal(m.pixels, pages[0])
+    assert any("3 pages" in n for n in m.notes)
 
 
 def test_read_micrograph_with_a_thumbnail_page_uses_the_first_page_with_warning(tmp_path, rng):
@@ -462,7 +473,6 @@ def test_read_micrograph_with_a_thumbnail_page_uses_the_first_page_with_warning(
         m = read_micrograph(tmp_path / "m.tif", pixel_size_m=1e-9)
     assert m.n_pages == 2
     np.testing.assert_array_equal(m.pixels, image)
-    assert any("2 pages" in n for n in m.notes)
 
 
 @pytest.mark.parametrize(("compression", "code"), [("lzw", 5), ("zlib", 8), ("deflate", 8), (None, 1)])
