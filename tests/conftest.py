@@ -51,3 +51,18 @@ def pdf_content():
     """``pdf_content(pdf_bytes)``: the PDF's streams, inflated and joined (to look for drawing
     operators: text ``BT``, path ``m``/``l``, fill ``f``, stroke ``S``)."""
     return _pdf_content
+
+
+@pytest.fixture
+def error_line(capsys):
+    """``error_line()``: stderr so far, checked to be exactly one ``morpho: error:`` line (no
+    traceback); returns that line."""
+
+    def read() -> str:
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1, err
+        assert "Traceback" not in err[0]
+        assert err[0].startswith("morpho: error:")
+        return err[0]
+
+    return read

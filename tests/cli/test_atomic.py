@@ -44,13 +44,6 @@ def _hidden(out: Path) -> list[str]:
     return sorted(p.name for p in out.iterdir() if p.name.startswith("."))
 
 
-def _one_error_line(capsys) -> str:
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1, err
-    assert err[0].startswith("morpho: error:")
-    return err[0]
-
-
 def _start(image: Path, out: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "morpho", "analyze", str(image), "-o", str(out), "-q", *extra],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -66,7 +59,7 @@ def _wait_for_temporary(out: Path, name: str, proc: subprocess.Popen, timeout_s:
     return False
 
 
-def test_second_concurrent_writer_gets_one_line_and_the_first_result_is_whole(film, tmp_path, capsys):
+def test_second_concurrent_writer_gets_one_line_and_the_first_result_is_whole(film, tmp_path, error_line):
     out = tmp_path / "out"
     holder = subprocess.Popen(
         [sys.executable, "-c",
@@ -76,7 +69,7 @@ def test_second_concurrent_writer_gets_one_line_and_the_first_result_is_whole(fi
     try:
         assert holder.stdout.readline().strip() == "held"
         assert main(["analyze", str(film), "-o", str(out), "-q"]) == 2
-        line = _one_error_line(capsys)
+        line = error_line()
         assert f"pid {holder.pid}" in line
         assert "another morpho run" in line
         assert not (out / "film").exists()
@@ -143,7 +136,7 @@ def test_sigkill_while_writing_leaves_the_previous_result_and_the_next_run_tidie
     assert json.loads((out / "film" / "summary.json").read_text())["grains"]["count"] > 0
 
 
-def test_a_run_killed_between_its_two_renames_gets_its_previous_result_back(film, tmp_path, capsys):
+def test_a_run_killed_between_its_two_renames_gets_its_previous_result_back(film, tmp_path, error_line):
     out = tmp_path / "out"
     assert main(["analyze", str(film), "-o", str(out), "-q", "--no-report"]) == 0
     before = _snapshot(out / "film")
@@ -153,12 +146,12 @@ def test_a_run_killed_between_its_two_renames_gets_its_previous_result_back(film
     os.replace(out / "film", aside / "film")
     (out / ".film.tmp-def456").mkdir()
     assert main(["analyze", str(film), "-o", str(out), "-q", "--no-report"]) == 2
-    assert "already exists" in _one_error_line(capsys)  # the previous result is back, so not overwritten
+    assert "already exists" in error_line()  # the previous result is back, so not overwritten
     assert _snapshot(out / "film") == before
     assert _hidden(out) == []
 
 
-def test_disk_full_while_writing_is_one_line_and_keeps_the_previous_result(film, tmp_path, capsys, monkeypatch):
+def test_disk_full_while_writing_is_one_line_and_keeps_the_previous_result(film, tmp_path, monkeypatch, error_line):
     out = tmp_path / "out"
     assert main(["analyze", str(film), "-o", str(out), "-q", "--no-report"]) == 0
     before = _snapshot(out / "film")
@@ -168,7 +161,7 @@ def test_disk_full_while_writing_is_one_line_and_keeps_the_previous_result(film,
 
     monkeypatch.setattr(export, "_write_csv", full)
     assert main(["analyze", str(film), "-o", str(out), "-q", "--no-report", "--overwrite"]) == 2
-    line = _one_error_line(capsys)
+    line = error_line()
     assert "No space left on device" in line
     assert "nothing was kept" in line
     assert _snapshot(out / "film") == before

@@ -132,59 +132,51 @@ CASES: dict[str, tuple[Callable, str]] = {
 }
 
 
-def _one_error_line(capsys) -> str:
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1, err
-    assert "Traceback" not in err[0]
-    assert err[0].startswith("morpho: error:")
-    return err[0]
-
-
 @pytest.mark.parametrize("case", list(CASES))
-def test_bad_input_exits_2_with_one_line_and_leaves_nothing(case, film, tmp_path, capsys):
+def test_bad_input_exits_2_with_one_line_and_leaves_nothing(case, film, tmp_path, error_line):
     build, needle = CASES[case]
     inputs = tmp_path / "in"
     inputs.mkdir()
     args = build(inputs, film)
     out = tmp_path / "out"
     assert main(["analyze", *args, "-o", str(out), "-q"]) == 2
-    line = _one_error_line(capsys)
+    line = error_line()
     assert needle in line, line
     assert not out.exists() or not any(out.iterdir()), sorted(p.name for p in out.iterdir())
 
 
-def test_unwritable_output_folder_exits_2(film, tmp_path, capsys):
+def test_unwritable_output_folder_exits_2(film, tmp_path, error_line):
     blocker = tmp_path / "file"
     blocker.write_text("a file where a folder should be")
     assert main(["analyze", str(film[0]), "-o", str(blocker / "out")]) == 2
-    assert "writable" in _one_error_line(capsys)
+    assert "writable" in error_line()
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root ignores folder permissions")
-def test_read_only_output_folder_exits_2(film, tmp_path, capsys):
+def test_read_only_output_folder_exits_2(film, tmp_path, error_line):
     ro = tmp_path / "ro"
     ro.mkdir()
     ro.chmod(0o500)
     try:
         assert main(["analyze", str(film[0]), "-o", str(ro)]) == 2
-        assert "writable" in _one_error_line(capsys)
+        assert "writable" in error_line()
     finally:
         ro.chmod(0o700)
 
 
-def test_plain_tiff_without_scale_asks_for_pixel_size(tmp_path, capsys):
+def test_plain_tiff_without_scale_asks_for_pixel_size(tmp_path, error_line):
     img = tmp_path / "plain.tif"
     tifffile.imwrite(img, (np.random.default_rng(0).random((64, 64)) * 255).astype(np.uint8), resolution=(300, 300))
     assert main(["analyze", str(img), "-o", str(tmp_path / "out")]) == 2
-    assert "--pixel-size" in _one_error_line(capsys)
+    assert "--pixel-size" in error_line()
 
 
-def test_zero_size_page_exits_2(tmp_path, capsys):
+def test_zero_size_page_exits_2(tmp_path, error_line):
     img = tmp_path / "empty.tif"
     with pytest.warns(UserWarning, match="zero-size"):
         tifffile.imwrite(img, np.zeros((0, 0), dtype=np.uint8))
     assert main(["analyze", str(img), "-o", str(tmp_path / "out"), *PX]) == 2
-    _one_error_line(capsys)
+    error_line()
 
 
 # Odd but analysable: the outcome is a result, with a warning where something was converted.

@@ -32,14 +32,6 @@ def sem_tif(tmp_path_factory) -> Path:
     return folder / "film.tif"
 
 
-def _one_error_line(capsys) -> str:
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1, err
-    assert "Traceback" not in err[0]
-    assert err[0].startswith("morpho: error:")
-    return err[0]
-
-
 def test_analyze_writes_every_contract_file(sem_tif, tmp_path, capsys):
     assert main(["analyze", str(sem_tif), "-o", str(tmp_path), "-q"]) == 0
     out = tmp_path / "film"
@@ -68,12 +60,12 @@ def test_analyze_output_passes_the_shared_contract_check(sem_tif, tmp_path):
     assert "contract ok" in proc.stdout
 
 
-def test_analyze_existing_output_needs_overwrite(sem_tif, tmp_path, capsys):
+def test_analyze_existing_output_needs_overwrite(sem_tif, tmp_path, capsys, error_line):
     assert main(["analyze", str(sem_tif), "-o", str(tmp_path), "-q"]) == 0
     before = (tmp_path / "film" / "summary.json").read_text()
     capsys.readouterr()
     assert main(["analyze", str(sem_tif), "-o", str(tmp_path), "-q"]) == 2
-    assert "--overwrite" in _one_error_line(capsys)
+    assert "--overwrite" in error_line()
     assert (tmp_path / "film" / "summary.json").read_text() == before
     assert main(["analyze", str(sem_tif), "-o", str(tmp_path), "-q", "--overwrite"]) == 0
 
@@ -112,9 +104,9 @@ def test_analyze_pixel_size_option_overrides_metadata(sem_tif, tmp_path):
         (["--threads", "0"], "--threads"),
     ],
 )
-def test_analyze_bad_options_exit_2_naming_the_problem(sem_tif, tmp_path, capsys, args, needle):
+def test_analyze_bad_options_exit_2_naming_the_problem(sem_tif, tmp_path, args, needle, error_line):
     assert main(["analyze", str(sem_tif), "-o", str(tmp_path), *args]) == 2
-    assert needle in _one_error_line(capsys)
+    assert needle in error_line()
 
 
 def test_analyze_regions_method_from_the_command_line(sem_tif, tmp_path):
@@ -202,7 +194,7 @@ def _rho_table(path: Path, fields: dict[float, tuple[float, float, float]]) -> P
     return path
 
 
-def test_fit_writes_the_parameters_and_refuses_to_overwrite(tmp_path, capsys):
+def test_fit_writes_the_parameters_and_refuses_to_overwrite(tmp_path, capsys, error_line):
     table = _rho_table(tmp_path / "rho.csv", {0.0: (300e3, 2e3, 0.45)})
     assert main(["fit", str(table)]) == 0
     assert "insulating (Eq. 1), E_a = 0.44" in capsys.readouterr().out
@@ -216,7 +208,7 @@ def test_fit_writes_the_parameters_and_refuses_to_overwrite(tmp_path, capsys):
     assert (out / "fit.png").stat().st_size > 0
     assert (out / "fit.pdf").stat().st_size > 0
     assert main(["fit", str(table)]) == 2
-    assert "--overwrite" in _one_error_line(capsys)
+    assert "--overwrite" in error_line()
 
 
 def test_fit_per_field_tabulates_and_fits_power_laws(tmp_path):
@@ -238,17 +230,17 @@ def test_fit_per_field_tabulates_and_fits_power_laws(tmp_path):
         ("temperature_K,sheet_resistance_ohm_per_sq\n0.1,1\n0.2,2\n", "at least 5"),
     ],
 )
-def test_fit_bad_tables_exit_2_naming_the_problem(tmp_path, capsys, content, needle):
+def test_fit_bad_tables_exit_2_naming_the_problem(tmp_path, content, needle, error_line):
     table = tmp_path / "rho.csv"
     table.write_text(content)
     assert main(["fit", str(table)]) == 2
-    assert needle in _one_error_line(capsys)
+    assert needle in error_line()
     assert not (tmp_path / "rho_fit").exists()
 
 
-def test_fit_missing_table_exits_2(tmp_path, capsys):
+def test_fit_missing_table_exits_2(tmp_path, error_line):
     assert main(["fit", str(tmp_path / "none.csv")]) == 2
-    assert "no such file" in _one_error_line(capsys)
+    assert "no such file" in error_line()
 
 
 # --- morpho transport ---------------------------------------------------------------------------
@@ -260,7 +252,7 @@ def analysed(sem_tif, tmp_path_factory) -> Path:
     return out / sem_tif.stem
 
 
-def test_transport_sweep_writes_csv_json_and_figure(analysed, tmp_path, capsys):
+def test_transport_sweep_writes_csv_json_and_figure(analysed, tmp_path, capsys, error_line):
     out = tmp_path / "tr"
     argv = ["transport", str(analysed), "--temperature", "0.1:1:6", "--field", "0,300Oe", "-o", str(out)]
     assert main(argv) == 0
@@ -278,7 +270,7 @@ def test_transport_sweep_writes_csv_json_and_figure(analysed, tmp_path, capsys):
     assert "red bond" in capsys.readouterr().out
     # existing results are not overwritten
     assert main(argv) == 2
-    assert "--overwrite" in _one_error_line(capsys)
+    assert "--overwrite" in error_line()
     # and the table goes straight back into morpho fit
     assert main(["fit", str(out / "transport.csv"), "-q"]) == 0
 
@@ -313,7 +305,7 @@ def test_transport_conductance_column_from_the_users_model(analysed, tmp_path):
     (lambda j: j, ["--set", "gama_c=2"], "unknown config key transport.gama_c"),
     (lambda j: j, ["--normal-sheet-resistance", "-5"], "resistance"),
 ])
-def test_transport_bad_input_exits_2_with_one_line(analysed, tmp_path, capsys, mutate, args, needle):
+def test_transport_bad_input_exits_2_with_one_line(analysed, tmp_path, mutate, args, needle, error_line):
     folder = tmp_path / "bad"
     folder.mkdir()
     for name in ("grains.csv", "summary.json", "labels.tif"):
@@ -321,13 +313,13 @@ def test_transport_bad_input_exits_2_with_one_line(analysed, tmp_path, capsys, m
     mutate(pd.read_csv(analysed / "junctions.csv")).to_csv(folder / "junctions.csv", index=False)
     assert main(["transport", str(folder), "--temperature", "0.5", *args] if "--temperature" not in args
                 else ["transport", str(folder), *args]) == 2
-    assert needle in _one_error_line(capsys)
+    assert needle in error_line()
     assert not (folder / "transport").exists()
 
 
-def test_transport_missing_folder_exits_2(tmp_path, capsys):
+def test_transport_missing_folder_exits_2(tmp_path, error_line):
     assert main(["transport", str(tmp_path / "nothing")]) == 2
-    assert "no such analysis folder" in _one_error_line(capsys)
+    assert "no such analysis folder" in error_line()
 
 
 def test_analyze_shows_stage_progress_for_a_large_image(sem_tif, tmp_path, capsys, monkeypatch):
