@@ -747,8 +747,9 @@ def percolation_analysis(
     * **Verdict**: "near" when D_sandbox lies in [1.80, 1.96] over at least a decade of r
       (r_max >= 10 r_min) with no crossover and a single scaling regime (every local slope in
       the fit range within [1.70, 1.97): compact grains, whose local slope starts near 2 and
-      falls as the boxes outgrow them, are not fractal); otherwise "above" when a cluster
-      spans, else "below".
+      falls as the boxes outgrow them, are not fractal) and a correlation length xi_p of the
+      finite clusters of at least L/8 (a smaller xi_p puts the crossover to a homogeneous film
+      inside the image); otherwise "above" when a cluster spans, else "below".
 
     Degenerate masks: no metal gives 0 clusters, NaN fractions and dimensions and "below"; all
     metal gives one spanning cluster and "above" (D_sandbox = 2).  Real films have their own
@@ -872,6 +873,10 @@ def percolation_analysis(
         and sb_local is not None
         and SANDBOX_LOCAL_SLOPE_RANGE[0] <= sb_local[0]
         and sb_local[1] < SANDBOX_LOCAL_SLOPE_RANGE[1]
+        # The finite clusters' correlation length must reach the largest scale looked at (L/8):
+        # with xi_p < L/8 the film is homogeneous beyond xi_p within the image (Kapitulnik &
+        # Deutscher), a crossover the local slopes of a small image may not resolve.
+        and not (math.isfinite(xi) and xi < r_max)
     )
     spans_x, spans_y = bool(span_x_k.any()), bool(span_y_k.any())
     verdict: Literal["below", "near", "above"] = (

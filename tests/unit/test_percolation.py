@@ -132,6 +132,18 @@ def test_percolation_analysis_slightly_above_pc_reports_crossover() -> None:
     assert res.crossover_radius_m == pytest.approx(res.crossover_radius_px * PX_M, rel=1e-12)
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_percolation_analysis_just_above_pc_with_short_xi_is_above(seed) -> None:
+    """p = 0.60 (p_c + 0.007): a spanning film whose xi_p (57-87 px) is below L/8 = 128 px is
+    homogeneous beyond xi_p inside the image: "above", even where the local slopes up to xi_p
+    alone would look critical (seed 1 was "near" before the xi_p condition)."""
+    mask = np.random.default_rng(seed).random((1024, 1024)) < 0.60
+    res = percolation_analysis(mask, pixel_size_m=1e-9)
+    assert res.spans_x or res.spans_y
+    assert res.correlation_length_px < 128
+    assert res.verdict == "above"
+
+
 def test_percolation_analysis_mean_size_and_xi_grow_towards_pc(below, v20) -> None:
     mid = percolation_analysis(_site_image(0.55, 0), pixel_size_m=PX_M)
     assert below.mean_cluster_size_px < mid.mean_cluster_size_px < v20[0].mean_cluster_size_px
