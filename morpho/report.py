@@ -101,8 +101,11 @@ def _percolation_html(perc: dict[str, Any]) -> str:
     text = (f"<p>Metal coverage p = {_fmt(perc.get('coverage_p'))}, {_fmt(perc.get('n_clusters'))} clusters "
             f"({perc.get('connectivity')}-connected); the largest holds {_fmt(perc.get('largest_cluster_fraction'))} "
             f"of the metal and {'spans ' + span if span else 'spans neither direction'}. Sandbox dimension of the "
-            f"largest cluster {_fmt(d)}; verdict: <b>{html.escape(str(perc.get('verdict')))}</b> the percolation "
-            "threshold (PHYSICS.md section 7).</p>")
+            f"largest cluster {_fmt(d)}"
+            + ("" if perc.get("verdict") == "near" else " (a fractal dimension only near the threshold; here it "
+               "describes the shape of one cluster)")
+            + f"; verdict: <b>{html.escape(str(perc.get('verdict')))}</b> the percolation threshold "
+            "(PHYSICS.md section 7).</p>")
     other = perc.get("other_connectivity") or {}
     return text + _kv_table(perc) + ("<h3>Other connectivity</h3>" + _kv_table(other) if other else "")
 
