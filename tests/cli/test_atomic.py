@@ -31,7 +31,7 @@ TABLES = ("grains.csv", "junctions.csv", "labels.tif", "graph.graphml", "graph.j
 @pytest.fixture(scope="module")
 def film(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("film")
-    sample = make_sem_micrograph((384, 384), preset="inox-bimodal", rng=9)
+    sample = make_sem_micrograph((256, 256), preset="inox-bimodal", rng=9)
     write_synthetic(sample, folder / "film.tif", vendor="fei")
     return folder / "film.tif"
 

@@ -61,19 +61,21 @@ def test_analyze_output_passes_the_shared_contract_check(sem_tif, tmp_path):
 
 
 def test_analyze_existing_output_needs_overwrite(sem_tif, tmp_path, capsys, error_line):
-    assert main(["analyze", str(sem_tif), "-o", str(tmp_path), "-q"]) == 0
+    assert main(["analyze", str(sem_tif), "-o", str(tmp_path), "-q", "--no-report"]) == 0
     before = (tmp_path / "film" / "summary.json").read_text()
     capsys.readouterr()
-    assert main(["analyze", str(sem_tif), "-o", str(tmp_path), "-q"]) == 2
+    assert main(["analyze", str(sem_tif), "-o", str(tmp_path), "-q", "--no-report"]) == 2
     assert "--overwrite" in error_line()
     assert (tmp_path / "film" / "summary.json").read_text() == before
-    assert main(["analyze", str(sem_tif), "-o", str(tmp_path), "-q", "--overwrite"]) == 0
+    assert main(["analyze", str(sem_tif), "-o", str(tmp_path), "-q", "--no-report", "--overwrite"]) == 0
 
 
 def test_analyze_config_json_reproduces_identical_tables(sem_tif, tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
-    assert main(["analyze", str(sem_tif), "-o", str(a), "-q", "--max-gap", "40nm", "--set", "physics.relative_permittivity=12"]) == 0
-    assert main(["analyze", str(sem_tif), "-o", str(b), "-q", "--config", str(a / "film" / "config.json")]) == 0
+    assert main(["analyze", str(sem_tif), "-o", str(a), "-q", "--no-report", "--max-gap", "40nm", "--set",
+                 "physics.relative_permittivity=12"]) == 0
+    assert main(["analyze", str(sem_tif), "-o", str(b), "-q", "--no-report", "--config",
+                 str(a / "film" / "config.json")]) == 0
     for name in ("grains.csv", "junctions.csv", "config.json"):
         assert (a / "film" / name).read_bytes() == (b / "film" / name).read_bytes(), name
     cfg = json.loads((a / "film" / "config.json").read_text())
@@ -326,14 +328,14 @@ def test_analyze_shows_stage_progress_for_a_large_image(sem_tif, tmp_path, capsy
     import morpho.cli
 
     monkeypatch.setattr(morpho.cli, "PROGRESS_MIN_PIXELS", 0)  # the bar starts at 4096^2 px
-    assert main(["analyze", str(sem_tif), "-o", str(tmp_path)]) == 0
+    assert main(["analyze", str(sem_tif), "-o", str(tmp_path), "--no-report"]) == 0
     err = capsys.readouterr().err
     assert "film.tif:" in err
     from morpho.pipeline import STAGES
 
     assert f"/{len(STAGES)} stages" in err
     monkeypatch.setattr(morpho.cli, "PROGRESS_MIN_PIXELS", 10**9)
-    assert main(["analyze", str(sem_tif), "-o", str(tmp_path / "again")]) == 0
+    assert main(["analyze", str(sem_tif), "-o", str(tmp_path / "again"), "--no-report"]) == 0
     assert "stages" not in capsys.readouterr().err
 
 

@@ -28,7 +28,8 @@ def films(tmp_path_factory) -> list[Path]:
                                              "large_coverage_target": target})
         tif = root / f"film_{target:g}.tif"
         write_synthetic(sample, tif, vendor="fei")
-        assert main(["analyze", str(tif), "-o", str(root / "out"), "-q"]) == 0
+        report = [] if target == TARGETS[0] else ["--no-report"]  # the report test reads the first one
+        assert main(["analyze", str(tif), "-o", str(root / "out"), "-q", *report]) == 0
         folders.append(root / "out" / tif.stem)
     return folders
 

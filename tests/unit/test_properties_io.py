@@ -50,7 +50,7 @@ from morpho.vendor_tiff import (
     zeiss_cz_sem_text,
 )
 
-FAST = settings(max_examples=200, deadline=None, derandomize=True)
+FAST = settings(max_examples=100, deadline=None, derandomize=True)
 # Each file-level example writes and reads one small TIFF (a few ms).
 FILES = settings(
     max_examples=80, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture]
