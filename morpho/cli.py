@@ -164,15 +164,19 @@ def _add_output_options(p: argparse.ArgumentParser, out_help: str, what: str) ->
 
 
 def _add_max_pixels(p: argparse.ArgumentParser) -> None:
-    from .io import DEFAULT_MAX_PIXELS
-
-    p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, metavar="N",
-                   help=f"refuse images declaring more pixels than this, before decoding them (default "
-                        f"{DEFAULT_MAX_PIXELS}, 2^29: about 10 GB of peak memory)")
+    # The default is resolved in _max_pixels: importing morpho.io here would load pandas and
+    # tifffile for every command, --help included.
+    p.add_argument("--max-pixels", type=int, metavar="N",
+                   help="refuse images declaring more pixels than this, before decoding them (default "
+                        "morpho.io.DEFAULT_MAX_PIXELS = 2^29: about 10 GB of peak memory)")
 
 
 def _max_pixels(args: argparse.Namespace) -> int:
-    """``--max-pixels``, checked."""
+    """``--max-pixels``, checked; the reader's default budget when not given."""
+    from .io import DEFAULT_MAX_PIXELS
+
+    if args.max_pixels is None:
+        return DEFAULT_MAX_PIXELS
     if args.max_pixels < 1:
         msg = f"--max-pixels must be at least 1, got {args.max_pixels}"
         raise InputError(msg)

@@ -444,6 +444,19 @@ def _label_clusters(mask: np.ndarray, connectivity: int, bridge_px: float) -> tu
     return labels, int(n)
 
 
+def _spanning(labels: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per cluster (labels 1..n): whether it touches both the left and right columns (x) and
+    both the top and bottom rows (y)."""
+
+    def touching(edge: np.ndarray) -> np.ndarray:
+        flag = np.zeros(n + 1, dtype=bool)
+        flag[edge] = True
+        return flag[1:]
+
+    return (touching(labels[:, 0]) & touching(labels[:, -1]),
+            touching(labels[0, :]) & touching(labels[-1, :]))
+
+
 def _ns_histogram(areas: np.ndarray, n_pixels: int) -> tuple[np.ndarray, ...]:
     """Logarithmic (factor 2) histogram of cluster areas: edges, centres, counts, n_s."""
     if areas.size == 0:
@@ -636,19 +649,14 @@ def cluster_census(metal: np.ndarray, *, connectivity: int) -> dict[str, Any]:
     for r0 in range(0, labels.shape[0], _BAND_ROWS):  # bincount copies to int64: in bands
         area += np.bincount(labels[r0 : r0 + _BAND_ROWS].ravel(), minlength=n + 1)
     area = area[1:]
-
-    def touching(edge: np.ndarray) -> np.ndarray:
-        flag = np.zeros(n + 1, dtype=bool)
-        flag[edge] = True
-        return flag[1:]
-
+    span_x_k, span_y_k = _spanning(labels, n)
     metal_px = int(area.sum())
     return {
         "connectivity": int(connectivity),
         "n_clusters": int(n),
         "largest_cluster_fraction": float(area.max() / metal_px) if metal_px else None,
-        "spans_x": bool((touching(labels[:, 0]) & touching(labels[:, -1])).any()),
-        "spans_y": bool((touching(labels[0, :]) & touching(labels[-1, :])).any()),
+        "spans_x": bool(span_x_k.any()),
+        "spans_y": bool(span_y_k.any()),
     }
 
 
@@ -780,14 +788,7 @@ def percolation_analysis(
     metal_px = int(area.sum())
     rg2 = sq[1:] / area - (sr[1:] ** 2 + sc[1:] ** 2) / area.astype(float) ** 2
     rg = np.sqrt(np.clip(rg2, 0.0, None))
-
-    def touching(edge: np.ndarray) -> np.ndarray:
-        flag = np.zeros(n + 1, dtype=bool)
-        flag[edge] = True
-        return flag[1:]
-
-    span_x_k = touching(labels[:, 0]) & touching(labels[:, -1])
-    span_y_k = touching(labels[0, :]) & touching(labels[-1, :])
+    span_x_k, span_y_k = _spanning(labels, n)
     spanning = span_x_k | span_y_k
     finite = ~spanning
 

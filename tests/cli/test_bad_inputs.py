@@ -75,10 +75,11 @@ def _with_nan(image: np.ndarray) -> np.ndarray:
     return out
 
 
-def _image(name: str, make: Callable[[], np.ndarray], **kwargs) -> Callable:
+def _image(name: str, make: Callable[[np.ndarray], np.ndarray], **kwargs) -> Callable:
+    """A case that writes ``make(film pixels)`` as a plain TIFF and analyses it with a pixel size."""
     def build(tmp: Path, film) -> list[str]:
         path = tmp / name
-        tifffile.imwrite(path, make(film[1]) if make.__code__.co_argcount else make(), **kwargs)
+        tifffile.imwrite(path, make(film[1]), **kwargs)
         return [str(path), *PX]
     return build
 
@@ -109,12 +110,12 @@ CASES: dict[str, tuple[Callable, str]] = {
     "image above --max-pixels": (lambda tmp, film: [str(film[0]), "--max-pixels", "10000"], "--max-pixels"),
     "--max-pixels zero": (lambda tmp, film: [str(film[0]), "--max-pixels", "0"], "--max-pixels"),
     "float with NaN and Inf": (_image("nan.tif", _with_nan), "NaN"),
-    "float all NaN": (_image("allnan.tif", lambda: np.full((64, 64), np.nan, np.float32)), "NaN"),
-    "constant image": (_image("flat.tif", lambda: np.full((128, 128), 90, np.uint8)), "constant"),
-    "all grain (bright noise)": (_image("bright.tif", lambda: _noise(220, 4)), "no structure"),
-    "all matrix (dark noise)": (_image("dark.tif", lambda: _noise(30, 4)), "no structure"),
-    "1 x 1 image": (_image("one.tif", lambda: np.zeros((1, 1), np.uint8)), "1 x 1"),
-    "3-D volume page": (_image("vol.tif", lambda: np.zeros((4, 32, 32), np.uint8), volumetric=True,
+    "float all NaN": (_image("allnan.tif", lambda _: np.full((64, 64), np.nan, np.float32)), "NaN"),
+    "constant image": (_image("flat.tif", lambda _: np.full((128, 128), 90, np.uint8)), "constant"),
+    "all grain (bright noise)": (_image("bright.tif", lambda _: _noise(220, 4)), "no structure"),
+    "all matrix (dark noise)": (_image("dark.tif", lambda _: _noise(30, 4)), "no structure"),
+    "1 x 1 image": (_image("one.tif", lambda _: np.zeros((1, 1), np.uint8)), "1 x 1"),
+    "3-D volume page": (_image("vol.tif", lambda _: np.zeros((4, 32, 32), np.uint8), volumetric=True,
                                 photometric="minisblack"), "3-D"),
     "pixel size not a number": (lambda tmp, film: [str(_fei(tmp / "a.tif", film[1], "abc"))], "--pixel-size"),
     "pixel size zero": (lambda tmp, film: [str(_fei(tmp / "z.tif", film[1], "0"))], "--pixel-size"),
