@@ -2,9 +2,10 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+VENV_MIN := .venv-min
 DEMO   := images/inox_demo.tif
 
-.PHONY: demo test bench bench-accuracy bench-transport bench-speed fuzz images clean
+.PHONY: demo test test-min dist-check bench bench-accuracy bench-transport bench-speed fuzz images clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +27,26 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
+
+# The suite on the oldest supported releases: a fresh .venv-min with the lower bounds of
+# pyproject.toml pinned (requirements/minimum.txt), morpho installed without resolving again, and
+# `pip check` to prove the pins satisfy what morpho declares.  CI runs it after `make test`.
+$(VENV_MIN)/.installed: requirements/minimum.txt pyproject.toml
+	rm -rf $(VENV_MIN)
+	$(PYTHON) -m venv $(VENV_MIN)
+	$(VENV_MIN)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV_MIN)/bin/python -m pip install --quiet -r requirements/minimum.txt
+	$(VENV_MIN)/bin/python -m pip install --quiet --no-deps -e .
+	$(VENV_MIN)/bin/python -m pip check
+	touch $@
+
+test-min: $(VENV_MIN)/.installed
+	$(VENV_MIN)/bin/python -m pytest
+
+# Build the wheel and sdist (python -m build), install them in a clean venv by the distribution's
+# name (morpho-granular) and run `morpho synth` + `morpho analyze` there (tools/check_dist.sh).
+dist-check: $(VENV)/.installed-test
+	bash tools/check_dist.sh $(BIN)/python $(PYTHON)
 
 bench: bench-accuracy bench-transport bench-speed
 
@@ -54,10 +75,10 @@ bench-speed: $(VENV)/.installed-test
 fuzz: $(VENV)/.installed-test
 	$(BIN)/python tools/fuzz_tiff.py --cases 10000 --seed 0 $(FUZZ_ARGS)
 
-# Regenerate the demo micrograph (committed; made by morpho itself).
+# Regenerate the demo micrograph and the truth beside it (committed; made by morpho itself; the
+# integration test reads that truth, so image and truth are only ever made together).
 images: $(VENV)/.installed
 	$(BIN)/morpho synth $(DEMO) --preset inox-bimodal --seed 2022 --size 2048 --vendor fei --overwrite
-	rm -f images/inox_demo_truth*
 
 clean:
-	rm -rf $(VENV) outputs .pytest_cache
+	rm -rf $(VENV) $(VENV_MIN) outputs .pytest_cache

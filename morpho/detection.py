@@ -77,8 +77,9 @@ def _render_disks(
     py, px = np.mgrid[0:size, 0:size].astype(np.float32)
     offsets = rng.uniform(-0.5, 0.5, size=(N_DISKS, 2))
     for k in range(N_DISKS):
-        cy = (k // n_side + 0.5) * cell + offsets[k, 0]
-        cx = (k % n_side + 0.5) * cell + offsets[k, 1]
+        # float32 like the grids: float32 - float64 scalar is float32 on NumPy 1, float64 on 2 (NEP 50)
+        cy = np.float32((k // n_side + 0.5) * cell + offsets[k, 0])
+        cx = np.float32((k % n_side + 0.5) * cell + offsets[k, 1])
         rows = slice(int((cy - radius - 2) * ss), int((cy + radius + 3) * ss))
         cols = slice(int((cx - radius - 2) * ss), int((cx + radius + 3) * ss))
         sl = (rows, cols)

