@@ -58,6 +58,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import cv2
 import numpy as np
 import tifffile
 from skimage import measure as skmeasure
@@ -272,6 +273,99 @@ def bam_case(img_path: Path) -> Case:
                 peer_image=np.ascontiguousarray(raw[:BAM_ROWS]), truth=_sequential(truth), pixel_size_m=m.pixel_size_m)
 
 
+#: The clean-image matrix (issue 18, ``--sets clean``): each preset as a careful user records or
+#: exports it.  "noiseless": 10^5 x the preset's dose (shot noise under one 8-bit grey level);
+#: "2x down"/"4x down": the noisy image averaged over 2 x 2 / 4 x 4 pixels (cv2.INTER_AREA), the
+#: truth sampled at the block centres; "JPEG qNN": the noisy image through OpenCV's JPEG codec;
+#: "blurred": the preset's PSF doubled; "16-bit noiseless"; "denoised": non-local means
+#: (cv2.fastNlMeansDenoising, h = 2 x the measured noise).  BAM images: raw, denoised (NLM, and a
+#: 3 x 3 median) and 2x down.
+CLEAN_VARIANTS = ("noiseless", "2x down", "4x down", "JPEG q50", "JPEG q75", "JPEG q95", "blurred",
+                  "16-bit noiseless", "denoised")
+BAM_VARIANTS = ("raw", "denoised NLM", "denoised median", "2x down")
+CLEAN_DOSE_FACTOR = 1e5
+
+
+def _downsample(image: np.ndarray, truth: np.ndarray, factor: int) -> tuple[np.ndarray, np.ndarray]:
+    rows, cols = (image.shape[0] // factor) * factor, (image.shape[1] // factor) * factor
+    small = cv2.resize(image[:rows, :cols].astype(np.float32), (cols // factor, rows // factor),
+                       interpolation=cv2.INTER_AREA)
+    small = np.rint(small).astype(image.dtype)
+    labels = truth[factor // 2 : rows : factor, factor // 2 : cols : factor]
+    return small, _sequential(labels)
+
+
+def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise RuntimeError("JPEG encoding failed")
+    return cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
+
+
+def _nlm(image: np.ndarray) -> np.ndarray:
+    from morpho.segment import estimate_noise_sigma
+
+    sigma = estimate_noise_sigma(image.astype(np.float32))  # in grey levels of the 8-bit image
+    return cv2.fastNlMeansDenoising(image, None, h=float(max(2.0 * sigma, 1.0)), templateWindowSize=7,
+                                    searchWindowSize=21)
+
+
+def _case_from_pixels(set_name: str, desc: str, image: np.ndarray, truth: np.ndarray, pixel_size_m: float,
+                      workdir: Path, cfg: AnalysisConfig | None = None) -> Case:
+    """Write `image` as an FEI TIFF with its pixel size, read it back: morpho's whole input path."""
+    from morpho.vendor_tiff import write_sem_tiff
+
+    path = workdir / "variant.tif"
+    write_sem_tiff(path, image, vendor="fei", pixel_size_m=pixel_size_m)
+    m = read_micrograph(path)
+    pixels = np.asarray(m.analysis_pixels)
+    truth = _fit_shape(truth, pixels.shape)
+    return Case(set_name=set_name, image=desc, micrograph=m, config=cfg or AnalysisConfig(),
+                peer_image=pixels if pixels.dtype == np.uint8 else (pixels // 257).astype(np.uint8),
+                truth=truth, pixel_size_m=pixel_size_m)
+
+
+def clean_case(preset: str, variant: str, seed: int, size: int, workdir: Path) -> Case:
+    base = PRESETS[preset]
+    params: dict[str, float] = {}
+    bits = 8
+    if variant in ("noiseless", "16-bit noiseless"):
+        params["dose_counts_per_px"] = base["dose_counts_per_px"] * CLEAN_DOSE_FACTOR
+        bits = 16 if variant.startswith("16") else 8
+    elif variant == "blurred":
+        params["blur_sigma_px"] = 2.0 * base["blur_sigma_px"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sample = make_sem_micrograph((size, size), preset=preset, rng=seed, params=params, bit_depth=bits,
+                                     databar=False)
+    image, truth, px = sample.image, sample.labels, sample.pixel_size_m
+    if variant.endswith("x down"):
+        factor = int(variant[0])
+        image, truth = _downsample(image, truth, factor)
+        px *= factor
+    elif variant.startswith("JPEG"):
+        image = _jpeg(image, int(variant.split("q")[1]))
+    elif variant == "denoised":
+        image = _nlm(image)
+    desc = f"{preset} seed {seed}, {variant} ({image.shape[1]}x{image.shape[0]}, {px * 1e9:g} nm px)"
+    return _case_from_pixels(f"clean: {preset}", desc, image, _sequential(truth), px, workdir)
+
+
+def bam_variant_case(img_path: Path, variant: str, workdir: Path) -> Case:
+    base = bam_case(img_path)
+    if variant == "raw":
+        return Case(**{**base.__dict__, "set_name": "clean: BAM TiO2", "image": f"{img_path.stem} raw"})
+    image, truth, px = base.peer_image, base.truth, base.pixel_size_m
+    if variant == "denoised NLM":
+        image = _nlm(image)
+    elif variant == "denoised median":
+        image = cv2.medianBlur(image, 3)
+    elif variant == "2x down":
+        image, truth = _downsample(image, truth, 2)
+        px *= 2
+    return _case_from_pixels("clean: BAM TiO2", f"{img_path.stem} {variant}", image, truth, px, workdir)
+
+
 # ---------------------------------------------------------------------------------------------
 # Running
 # ---------------------------------------------------------------------------------------------
@@ -432,6 +526,45 @@ def print_bam_images(images: list[dict], methods: list[str]) -> None:
     print("| **median** | | | | " + " | ".join(f"**{x}**" for x in med) + " |")
 
 
+def _variant(image_desc: str, set_name: str) -> str:
+    if set_name == "clean: BAM TiO2":
+        return image_desc.split(" ", 1)[1]
+    head = image_desc.split(" (")[0]
+    return head.split(", ", 1)[1] if ", " in head else "noisy"
+
+
+def print_clean_matrix(report: dict) -> None:
+    """One row per preset, one column per rendering: morpho's object F1 (issue 18's matrix)."""
+    rows = {name: data["images"] for name, data in report["sets"].items() if name.startswith("clean: ")}
+    if not rows:
+        return
+    synth = [n for n in rows if n != "clean: BAM TiO2"]
+    if synth:
+        cols = ["noisy", *CLEAN_VARIANTS]
+        print("\n### Clean-image matrix: morpho's object F1 by rendering (default settings; worst − noisy in the "
+              "last column)")
+        print("| preset | " + " | ".join(cols) + " | worst − noisy |")
+        print("|---|" + "---|" * (len(cols) + 1))
+        for name in synth:
+            f1 = {_variant(im["image"], name): im["methods"][MORPHO].get("f1", float("nan")) for im in rows[name]}
+            worst = min(f1.get(c, np.inf) for c in cols[1:]) - f1.get("noisy", np.nan)
+            print(f"| {name[7:]} | " + " | ".join(_f(f1.get(c, float("nan")), ".3f") for c in cols)
+                  + f" | {_f(worst, '+.3f')} |")
+    if "clean: BAM TiO2" in rows:
+        print("\n### BAM TiO2 raw, denoised and downsampled: morpho's object F1")
+        print("| image | " + " | ".join(BAM_VARIANTS) + " |")
+        print("|---|" + "---|" * len(BAM_VARIANTS))
+        by_image: dict[str, dict[str, float]] = {}
+        for im in rows["clean: BAM TiO2"]:
+            stem = im["image"].split(" ", 1)[0]
+            by_image.setdefault(stem, {})[_variant(im["image"], "clean: BAM TiO2")] = im["methods"][MORPHO].get(
+                "f1", float("nan"))
+        for stem, f1 in by_image.items():
+            print(f"| {stem} | " + " | ".join(_f(f1.get(v, float("nan")), ".3f") for v in BAM_VARIANTS) + " |")
+        meds = [float(np.nanmedian([f[v] for f in by_image.values() if v in f])) for v in BAM_VARIANTS]
+        print("| **median** | " + " | ".join(f"**{_f(m, '.3f')}**" for m in meds) + " |")
+
+
 # ---------------------------------------------------------------------------------------------
 # main
 # ---------------------------------------------------------------------------------------------
@@ -440,7 +573,9 @@ def print_bam_images(images: list[dict], methods: list[str]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: 1 seed, 1024x1024, 1 timing run")
-    parser.add_argument("--sets", default="synthetic,bam", help="comma-separated: synthetic, bam")
+    parser.add_argument("--sets", default="synthetic,bam",
+                        help="comma-separated: synthetic, bam, clean (the clean-image matrix: every preset "
+                        "noiseless, downsampled, JPEG-compressed, blurred, 16-bit, denoised; BAM denoised)")
     parser.add_argument("--peers", default=None, help="comma-separated peer names or prefixes (default all; 'none')")
     parser.add_argument("--presets", default=None, help="comma-separated synthetic sets (default: every preset + "
                         "inox-bimodal-16bit, inox-bimodal-dark)")
@@ -456,9 +591,9 @@ def main(argv: list[str] | None = None) -> int:
         args.repeats = 1 if args.repeats is None else args.repeats
     repeats = 3 if args.repeats is None else args.repeats
     sets = {s.strip().lower() for s in args.sets.split(",") if s.strip()}
-    unknown = sets - {"synthetic", "bam"}
+    unknown = sets - {"synthetic", "bam", "clean"}
     if unknown:
-        parser.error(f"unknown set(s) {sorted(unknown)}; use synthetic, bam")
+        parser.error(f"unknown set(s) {sorted(unknown)}; use synthetic, bam, clean")
     try:
         chosen = peer_registry.select(args.peers)
     except ValueError as exc:
@@ -499,6 +634,19 @@ def main(argv: list[str] | None = None) -> int:
                 for seed in seeds:
                     cases.append((set_name, lambda s=set_name, p=preset, o=options, sd=seed:
                                   synthetic_case(s, p, o, sd, args.size, work)))
+        if "clean" in sets:
+            clean_presets = ([p.strip() for p in args.presets.split(",")] if args.presets
+                             else [p for p in PRESETS if p != "lowdose"])
+            for preset in clean_presets:
+                cases.append((f"clean: {preset}", lambda p=preset: synthetic_case(
+                    f"clean: {p}", p, {}, args.seeds[0], args.size, work)))
+                for variant in CLEAN_VARIANTS:
+                    cases.append((f"clean: {preset}", lambda p=preset, v=variant: clean_case(
+                        p, v, args.seeds[0], args.size, work)))
+            if BAM.is_dir():
+                for img_path in sorted((BAM / "images").glob("*.tif")):
+                    for variant in BAM_VARIANTS:
+                        cases.append(("clean: BAM TiO2", lambda p=img_path, v=variant: bam_variant_case(p, v, work)))
         if "bam" in sets:
             if BAM.is_dir():
                 for img_path in sorted((BAM / "images").glob("*.tif")):
@@ -520,13 +668,15 @@ def main(argv: list[str] | None = None) -> int:
           f"of up to {repeats} run(s) (runs stop after {TIME_BUDGET_S:g} s) on each set's first image")
     for set_name, data in report["sets"].items():
         print_set_table(set_name, data["images"], data["summary"], methods, peer_info)
-    synth_images = [im for name, d in report["sets"].items() if not name.startswith("BAM") for im in d["images"]]
+    synth_images = [im for name, d in report["sets"].items() if not name.startswith(("BAM", "clean: "))
+                    for im in d["images"]]
     if synth_images:
         print_morpho_detail(synth_images)
     if "BAM TiO2 (real SEM)" in report["sets"]:
         print_bam_images(report["sets"]["BAM TiO2 (real SEM)"]["images"], methods)
     elif "bam" in sets:
         print(f"\n{report['meta'].get('bam_note', 'BAM set skipped')}")
+    print_clean_matrix(report)
     total = time.perf_counter() - t_start
     report["meta"]["total_s"] = total
     print(f"\ntotal {total / 60:.1f} min")
