@@ -2,7 +2,8 @@
 goes to zero.  Shaded particles stay whole, and the presets rendered at a dose 10^5 times the
 default (below one grey level of shot noise in 8 bits) are no longer shattered, because every
 splitting and flatness test also has to beat a fixed fraction of the grain-matrix contrast
-(``segment.NOISE_FLOOR_CONTRAST``)."""
+(``segment.NOISE_FLOOR_CONTRAST``) and the valley filter's own response in the matrix, where no
+boundary can be (``segment._matrix_valley_sigma``: scan-line jitter, JPEG block edges)."""
 
 from __future__ import annotations
 
@@ -64,31 +65,53 @@ def test_without_the_contrast_floor_a_clean_shaded_particle_shatters(monkeypatch
     assert labels.max() > 4 * truth.max()
 
 
-@pytest.mark.parametrize("preset", ["inox-bimodal", "dense", "interstitial"])
-def test_presets_rendered_clean(preset: str, monkeypatch) -> None:
-    """Measured at 768 px (seed 11), object F1 noisy / clean / clean with the line offsets removed /
-    clean without the floor: inox-bimodal 1.000 / 0.667 / 0.957 / 0.016, dense 0.973 / 0.805 /
-    0.949 / 0.006, interstitial 0.993 / 0.943 / 0.986 / 0.331.  What is left on the clean images
-    by default is the generator's scan-line jitter (``scanline_sigma``), which is a full-width
-    "valley"; ``segment.remove_line_offsets`` takes it out (not the default: see SegmentConfig)."""
+def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert ok
+    return cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
+
+
+# Measured at 768 px (seed 11), object F1 noisy / clean / clean with the line offsets removed /
+# JPEG q75 / clean without the floors: inox-bimodal 1.000 / 0.930 / 0.957 / 1.000 / 0.016, dense
+# 0.973 / 0.805 / 0.949 / 0.986 / 0.006, interstitial 0.993 / 0.986 / 0.986 / 0.993 / 0.331.
+CLEAN_MIN_F1 = {"inox-bimodal": 0.90, "dense": 0.75, "interstitial": 0.95}
+
+
+@pytest.mark.parametrize("preset", sorted(CLEAN_MIN_F1))
+def test_presets_rendered_clean_or_jpeg_compressed(preset: str, monkeypatch) -> None:
     noisy = make_sem_micrograph((768, 768), preset=preset, rng=11)
     clean = make_sem_micrograph((768, 768), preset=preset, rng=11, params={"dose_counts_per_px": CLEAN_DOSE})
     assert np.array_equal(noisy.labels, clean.labels)  # the same grains, only the noise differs
 
-    def f1(sample, **options) -> float:
-        labels = segment(sample.image, pixel_size_m=sample.pixel_size_m, config=SegmentConfig(**options)).labels
-        return match_labels(sample.labels, labels).f1
+    def f1(image: np.ndarray, **options) -> float:
+        labels = segment(image, pixel_size_m=noisy.pixel_size_m, config=SegmentConfig(**options)).labels
+        return match_labels(noisy.labels, labels).f1
 
-    noisy_f1, clean_f1 = f1(noisy), f1(clean)
-    destriped = f1(clean, remove_line_offsets=True)
-    assert f1(noisy, remove_line_offsets=True) >= noisy_f1 - 0.005  # harmless on the noisy film
+    noisy_f1, clean_f1 = f1(noisy.image), f1(clean.image)
+    assert clean_f1 >= CLEAN_MIN_F1[preset]
+    assert f1(_jpeg(noisy.image, 75)) >= noisy_f1 - 0.01  # issue 18's acceptance at quality 75
+    destriped = f1(clean.image, remove_line_offsets=True)
     assert destriped >= 0.94
-    assert destriped >= noisy_f1 - 0.05
-    assert clean_f1 >= 0.65
+    assert f1(noisy.image, remove_line_offsets=True) >= noisy_f1 - 0.005  # harmless on the noisy film
     monkeypatch.setattr(seg_mod, "NOISE_FLOOR_CONTRAST", 0.0)
+    monkeypatch.setattr(seg_mod, "MATRIX_VALLEY_MIN_PX", 10**12)  # no matrix-calibrated valley units
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the shattering warning
-        assert f1(clean) < 0.5 * clean_f1  # the failure the floor removes
+        assert f1(clean.image) < 0.5 * clean_f1  # the failure the floors remove
+
+
+def test_matrix_valley_sigma_is_the_white_noise_sigma_on_white_noise_and_sees_line_jitter() -> None:
+    rng = np.random.default_rng(8)
+    image = np.full((600, 600), 0.2, np.float32)
+    image[200:400, 200:400] = 0.8
+    smooth = cv2.GaussianBlur(image, (0, 0), 1.0)
+    white = image + 0.02 * rng.standard_normal(image.shape).astype(np.float32)
+    assert seg_mod._matrix_valley_sigma(white, smooth, 0.5) == pytest.approx(0.02, rel=0.15)
+    assert seg_mod._matrix_valley_sigma(image, smooth, 0.5) == pytest.approx(0.0, abs=1e-6)  # noiseless, flat
+    jitter = image + (0.02 * rng.standard_normal((600, 1))).astype(np.float32)  # whole-row offsets only
+    assert seg_mod._matrix_valley_sigma(jitter, smooth, 0.5) > 0.02  # stronger "valleys" than white noise
+    # Too little matrix to judge: no floor from it.
+    assert seg_mod._matrix_valley_sigma(white[:100, :100] * 0 + 0.8, smooth[:100, :100] * 0 + 0.8, 0.5) == 0.0
 
 
 def test_remove_line_offsets_takes_out_row_jitter_and_keeps_the_grains() -> None:
