@@ -108,6 +108,7 @@ class Case:
     truth: np.ndarray  # int32, 1..n
     pixel_size_m: float
     truth_stats: dict = field(default_factory=dict)
+    variant: str = "noisy"  # the rendering of the clean-image matrix (``--sets clean``)
 
 
 def _sequential(labels: np.ndarray) -> np.ndarray:
@@ -298,7 +299,8 @@ def _downsample(image: np.ndarray, truth: np.ndarray, factor: int) -> tuple[np.n
 def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
     ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
-        raise RuntimeError("JPEG encoding failed")
+        msg = "JPEG encoding failed"
+        raise RuntimeError(msg)
     return cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
 
 
@@ -310,8 +312,8 @@ def _nlm(image: np.ndarray) -> np.ndarray:
                                     searchWindowSize=21)
 
 
-def _case_from_pixels(set_name: str, desc: str, image: np.ndarray, truth: np.ndarray, pixel_size_m: float,
-                      workdir: Path, cfg: AnalysisConfig | None = None) -> Case:
+def _case_from_pixels(set_name: str, desc: str, variant: str, image: np.ndarray, truth: np.ndarray,
+                      pixel_size_m: float, workdir: Path) -> Case:
     """Write `image` as an FEI TIFF with its pixel size, read it back: morpho's whole input path."""
     from morpho.vendor_tiff import write_sem_tiff
 
@@ -320,9 +322,9 @@ def _case_from_pixels(set_name: str, desc: str, image: np.ndarray, truth: np.nda
     m = read_micrograph(path)
     pixels = np.asarray(m.analysis_pixels)
     truth = _fit_shape(truth, pixels.shape)
-    return Case(set_name=set_name, image=desc, micrograph=m, config=cfg or AnalysisConfig(),
+    return Case(set_name=set_name, image=desc, micrograph=m, config=AnalysisConfig(),
                 peer_image=pixels if pixels.dtype == np.uint8 else (pixels // 257).astype(np.uint8),
-                truth=truth, pixel_size_m=pixel_size_m)
+                truth=truth, pixel_size_m=pixel_size_m, variant=variant)
 
 
 def clean_case(preset: str, variant: str, seed: int, size: int, workdir: Path) -> Case:
@@ -348,13 +350,14 @@ def clean_case(preset: str, variant: str, seed: int, size: int, workdir: Path) -
     elif variant == "denoised":
         image = _nlm(image)
     desc = f"{preset} seed {seed}, {variant} ({image.shape[1]}x{image.shape[0]}, {px * 1e9:g} nm px)"
-    return _case_from_pixels(f"clean: {preset}", desc, image, _sequential(truth), px, workdir)
+    return _case_from_pixels(f"clean: {preset}", desc, variant, image, truth, px, workdir)
 
 
 def bam_variant_case(img_path: Path, variant: str, workdir: Path) -> Case:
     base = bam_case(img_path)
     if variant == "raw":
-        return Case(**{**base.__dict__, "set_name": "clean: BAM TiO2", "image": f"{img_path.stem} raw"})
+        return Case(**{**base.__dict__, "set_name": "clean: BAM TiO2", "image": f"{img_path.stem} raw",
+                       "variant": variant})
     image, truth, px = base.peer_image, base.truth, base.pixel_size_m
     if variant == "denoised NLM":
         image = _nlm(image)
@@ -363,7 +366,7 @@ def bam_variant_case(img_path: Path, variant: str, workdir: Path) -> Case:
     elif variant == "2x down":
         image, truth = _downsample(image, truth, 2)
         px *= 2
-    return _case_from_pixels("clean: BAM TiO2", f"{img_path.stem} {variant}", image, truth, px, workdir)
+    return _case_from_pixels("clean: BAM TiO2", f"{img_path.stem} {variant}", variant, image, truth, px, workdir)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -393,7 +396,7 @@ def prepare_peers(chosen: list[ModuleType], workdir: Path) -> dict[str, dict]:
 
 def run_case(case: Case, chosen: list[ModuleType], peer_info: dict, repeats: int, workdir: Path, log) -> dict:
     case.truth_stats = _truth_stats(case)
-    record: dict[str, Any] = {"image": case.image, "n_true": case.truth_stats["n_true"],
+    record: dict[str, Any] = {"image": case.image, "variant": case.variant, "n_true": case.truth_stats["n_true"],
                               "truth": {k: v for k, v in case.truth_stats.items() if k != "modes"},
                               "pixel_size_nm": case.pixel_size_m * 1e9, "shape_px": list(case.truth.shape),
                               "timing_runs": repeats, "methods": {}}
@@ -526,13 +529,6 @@ def print_bam_images(images: list[dict], methods: list[str]) -> None:
     print("| **median** | | | | " + " | ".join(f"**{x}**" for x in med) + " |")
 
 
-def _variant(image_desc: str, set_name: str) -> str:
-    if set_name == "clean: BAM TiO2":
-        return image_desc.split(" ", 1)[1]
-    head = image_desc.split(" (")[0]
-    return head.split(", ", 1)[1] if ", " in head else "noisy"
-
-
 def print_clean_matrix(report: dict) -> None:
     """One row per preset, one column per rendering: morpho's object F1 (issue 18's matrix)."""
     rows = {name: data["images"] for name, data in report["sets"].items() if name.startswith("clean: ")}
@@ -546,7 +542,7 @@ def print_clean_matrix(report: dict) -> None:
         print("| preset | " + " | ".join(cols) + " | worst − noisy |")
         print("|---|" + "---|" * (len(cols) + 1))
         for name in synth:
-            f1 = {_variant(im["image"], name): im["methods"][MORPHO].get("f1", float("nan")) for im in rows[name]}
+            f1 = {im["variant"]: im["methods"][MORPHO].get("f1", float("nan")) for im in rows[name]}
             worst = min(f1.get(c, np.inf) for c in cols[1:]) - f1.get("noisy", np.nan)
             print(f"| {name[7:]} | " + " | ".join(_f(f1.get(c, float("nan")), ".3f") for c in cols)
                   + f" | {_f(worst, '+.3f')} |")
@@ -556,9 +552,8 @@ def print_clean_matrix(report: dict) -> None:
         print("|---|" + "---|" * len(BAM_VARIANTS))
         by_image: dict[str, dict[str, float]] = {}
         for im in rows["clean: BAM TiO2"]:
-            stem = im["image"].split(" ", 1)[0]
-            by_image.setdefault(stem, {})[_variant(im["image"], "clean: BAM TiO2")] = im["methods"][MORPHO].get(
-                "f1", float("nan"))
+            stem = im["image"].removesuffix(f" {im['variant']}")
+            by_image.setdefault(stem, {})[im["variant"]] = im["methods"][MORPHO].get("f1", float("nan"))
         for stem, f1 in by_image.items():
             print(f"| {stem} | " + " | ".join(_f(f1.get(v, float("nan")), ".3f") for v in BAM_VARIANTS) + " |")
         meds = [float(np.nanmedian([f[v] for f in by_image.values() if v in f])) for v in BAM_VARIANTS]

@@ -578,12 +578,12 @@ def _oriented_valley(image: np.ndarray) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=1)
-def _valley_noise_response() -> tuple[float, float]:
-    """Median and robust sd of :func:`_oriented_valley` on unit white noise (fixed seed)."""
+def _valley_noise_response() -> tuple[float, float, float]:
+    """Median, robust sd and 99th percentile of :func:`_oriented_valley` on unit white noise (fixed seed)."""
     noise = np.random.default_rng(0).standard_normal((256, 256)).astype(np.float32)
     resp = _oriented_valley(noise)[16:-16, 16:-16]
     med = float(np.median(resp))
-    return med, 1.4826 * float(np.median(np.abs(resp - med)))
+    return med, _MAD_TO_SIGMA * float(np.median(np.abs(resp - med))), float(np.percentile(resp, 99.0))
 
 
 def _noise_by_level(image: np.ndarray, smooth: np.ndarray, n_levels: int = 12) -> tuple[np.ndarray, np.ndarray]:
@@ -645,7 +645,7 @@ def valley_strength(
     img = np.asarray(image, dtype=np.float32)
     levels, sigmas = noise_by_level if noise_by_level is not None else _noise_by_level(img, smooth)
     local = np.interp(smooth, levels, sigmas).astype(np.float32)
-    med, scale = _valley_noise_response()
+    med, scale, _ = _valley_noise_response()
     z = _oriented_valley(img)
     # (z - med * local) / (scale * local), in place (the same float32 operations)
     work = local * med
@@ -993,7 +993,7 @@ def segment(image: np.ndarray, *, pixel_size_m: float, config: SegmentConfig | N
                "contrast: see --dark-grains), not islands in a matrix; grain sizes and gaps mean little here")
         warnings.warn(msg, UserWarning, stacklevel=2)
     _warn_if_shattered(labels, smooth, n_comp, n_grains, matrix_level, grain_level, cfg)
-    levels, sigmas = est.measured_levels if est.measured_levels is not None else est.noise_levels
+    levels, sigmas = est.measured_levels
     noise_matrix, noise_grain = (float(np.interp(v, levels, sigmas)) if np.isfinite(v) else float("nan")
                                  for v in (matrix_level, grain_level))
     return SegmentationResult(
@@ -1061,10 +1061,10 @@ class _Estimates:
     threshold: float
     band: float
     noise_levels: tuple[np.ndarray, np.ndarray]  # for decisions: floored at NOISE_FLOOR_CONTRAST
+    measured_levels: tuple[np.ndarray, np.ndarray]  # as measured: the summary and detection limit
+    valley_levels: tuple[np.ndarray, np.ndarray]  # the valley filter's units
     min_area_px: int
     n_tiles: int = 1
-    measured_levels: tuple[np.ndarray, np.ndarray] | None = None  # as measured, for the record
-    valley_levels: tuple[np.ndarray, np.ndarray] | None = None  # the valley filter's units
 
 
 def _estimate(arr: np.ndarray, cfg: SegmentConfig, pixel_size_m: float) -> _Estimates:
@@ -1087,20 +1087,20 @@ def _estimate(arr: np.ndarray, cfg: SegmentConfig, pixel_size_m: float) -> _Esti
     # The hysteresis band keeps its noise-free limit (a plain threshold, right for a clean image);
     # the splitting and flatness decisions get a floor relative to the contrast.
     band = hysteresis_band(noise, sigma)
-    contrast = _global_contrast(smooth, threshold)
-    floor = NOISE_FLOOR_CONTRAST * contrast
+    matrix_median, grain_median = _phase_medians(smooth, threshold)
+    floor = NOISE_FLOOR_CONTRAST * max(grain_median - matrix_median, 0.0)
     min_area_px = max(int(cfg.min_area_px), int(np.ceil(np.pi / 4.0 * (cfg.min_diameter_m / pixel_size_m) ** 2)))
     levels, sigmas = _noise_by_level(flat, smooth)
     noise_levels = (levels, np.maximum(sigmas, floor))
     # The matrix's own "valleys", where they exceed what its white noise explains by more than
     # MATRIX_VALLEY_EXCESS (on the noisy bench films they are within 5 % of it: nothing changes).
     matrix_valley = _matrix_valley_sigma(flat, smooth, threshold)
-    matrix_noise = float(np.interp(threshold - contrast / 2.0, levels, sigmas))
+    matrix_noise = float(np.interp(matrix_median, levels, sigmas))
     if not matrix_valley > MATRIX_VALLEY_EXCESS * matrix_noise:
         matrix_valley = 0.0
     valley_levels = (levels, np.maximum(noise_levels[1], matrix_valley))
-    return _Estimates(flat, smooth, noise, sigma, threshold, band, noise_levels, min_area_px,
-                      measured_levels=(levels, sigmas), valley_levels=valley_levels)
+    return _Estimates(flat, smooth, noise, sigma, threshold, band, noise_levels, (levels, sigmas), valley_levels,
+                      min_area_px)
 
 
 def _matrix_valley_sigma(flat: np.ndarray, smooth: np.ndarray, threshold: float, window: int = 1024) -> float:
@@ -1120,14 +1120,7 @@ def _matrix_valley_sigma(flat: np.ndarray, smooth: np.ndarray, threshold: float,
     if np.count_nonzero(matrix) < MATRIX_VALLEY_MIN_PX:
         return 0.0
     resp = _oriented_valley(np.ascontiguousarray(flat[win]))[matrix]
-    return float(np.percentile(resp, 99.0)) / _valley_noise_p99()
-
-
-@functools.lru_cache(maxsize=1)
-def _valley_noise_p99() -> float:
-    """99th percentile of :func:`_oriented_valley` on unit white noise (fixed seed)."""
-    noise = np.random.default_rng(0).standard_normal((256, 256)).astype(np.float32)
-    return float(np.percentile(_oriented_valley(noise)[16:-16, 16:-16], 99.0))
+    return float(np.percentile(resp, 99.0)) / _valley_noise_response()[2]
 
 
 def remove_line_offsets(flat: np.ndarray, sigma_px: float = 2.0) -> np.ndarray:
@@ -1144,14 +1137,17 @@ def remove_line_offsets(flat: np.ndarray, sigma_px: float = 2.0) -> np.ndarray:
     return flat - offsets[:, None]
 
 
-def _global_contrast(smooth: np.ndarray, threshold: float) -> float:
-    """Grain minus matrix level of the whole image: medians above and below the global threshold."""
+def _phase_medians(smooth: np.ndarray, threshold: float) -> tuple[float, float]:
+    """Matrix and grain levels of the whole image: medians below and above the global threshold.
+
+    Both are the threshold itself where one side is empty (so the contrast is 0).
+    """
     step = max(1, int(np.sqrt(smooth.size / 1_000_000)))
     sample = smooth[::step, ::step]
     above, below = sample[sample >= threshold], sample[sample < threshold]
     if above.size == 0 or below.size == 0:
-        return 0.0
-    return max(float(np.median(above)) - float(np.median(below)), 0.0)
+        return float(threshold), float(threshold)
+    return float(np.median(below)), float(np.median(above))
 
 
 def _smoothed(flat: np.ndarray, sigma: float) -> np.ndarray:

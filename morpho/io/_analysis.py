@@ -44,7 +44,7 @@ class AnalysisTables:
 
 # The floats exactly as written: pandas < 3 parses about a fifth of full-precision values one bit
 # off unless asked for "round_trip"; pandas 3 does so by default and deprecates the argument.
-CSV_EXACT_FLOATS: dict[str, str] = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
+_CSV_EXACT_FLOATS: dict[str, str] = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
 
 _ANALYSIS_HINT = "point at a folder written by 'morpho analyze' (grains.csv and junctions.csv)"
 
@@ -56,7 +56,7 @@ def read_csv_table(path: str | Path, *, hint: str = _ANALYSIS_HINT) -> pd.DataFr
         msg = f"{path}: no such file; {hint}"
         raise InputError(msg)
     try:
-        frame = pd.read_csv(path, **CSV_EXACT_FLOATS)
+        frame = pd.read_csv(path, **_CSV_EXACT_FLOATS)
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         msg = f"{path}: not a readable CSV table ({str(exc).splitlines()[0]})"
         raise InputError(msg) from None

@@ -111,7 +111,8 @@ def test_matrix_valley_sigma_is_the_white_noise_sigma_on_white_noise_and_sees_li
     jitter = image + (0.02 * rng.standard_normal((600, 1))).astype(np.float32)  # whole-row offsets only
     assert seg_mod._matrix_valley_sigma(jitter, smooth, 0.5) > 0.02  # stronger "valleys" than white noise
     # Too little matrix to judge: no floor from it.
-    assert seg_mod._matrix_valley_sigma(white[:100, :100] * 0 + 0.8, smooth[:100, :100] * 0 + 0.8, 0.5) == 0.0
+    all_grain = np.full((100, 100), 0.8, np.float32)
+    assert seg_mod._matrix_valley_sigma(all_grain, all_grain, 0.5) == 0.0
 
 
 def test_remove_line_offsets_takes_out_row_jitter_and_keeps_the_grains() -> None:
@@ -127,11 +128,11 @@ def test_remove_line_offsets_takes_out_row_jitter_and_keeps_the_grains() -> None
     assert np.allclose(fixed - left[:, None], image, atol=1e-5)  # the block itself is untouched
 
 
-def test_global_contrast_of_two_levels() -> None:
+def test_phase_medians_of_two_levels() -> None:
     image = np.full((100, 100), 0.2, np.float32)
     image[20:60, 30:80] = 0.7
-    assert seg_mod._global_contrast(image, 0.45) == pytest.approx(0.5)
-    assert seg_mod._global_contrast(np.full((10, 10), 0.3, np.float32), 0.5) == 0.0
+    assert seg_mod._phase_medians(image, 0.45) == pytest.approx((0.2, 0.7))
+    assert seg_mod._phase_medians(np.full((10, 10), 0.3, np.float32), 0.5) == (0.5, 0.5)  # no contrast
 
 
 def test_noise_floor_is_a_fraction_of_the_contrast_only_where_the_noise_is_lower() -> None:
@@ -139,7 +140,8 @@ def test_noise_floor_is_a_fraction_of_the_contrast_only_where_the_noise_is_lower
     noisy = make_sem_micrograph((512, 512), preset="lowdose", rng=3)
     for sample, floored in ((clean, True), (noisy, False)):
         est = seg_mod._estimate(seg_mod._validate_image(sample.image), SegmentConfig(), sample.pixel_size_m)
-        floor = seg_mod.NOISE_FLOOR_CONTRAST * seg_mod._global_contrast(est.smooth, est.threshold)
+        matrix, grain = seg_mod._phase_medians(est.smooth, est.threshold)
+        floor = seg_mod.NOISE_FLOOR_CONTRAST * (grain - matrix)
         _, measured = seg_mod._noise_by_level(est.flat, est.smooth)
         _, used = est.noise_levels
         assert np.all(used >= floor)
@@ -170,5 +172,6 @@ def test_split_boundary_depth_of_a_groove_and_of_a_cut() -> None:
     labels[10:30, 10:30], labels[10:30, 30:50] = 1, 2
     assert seg_mod.split_boundary_depth(labels, smooth, 0.1, 0.9) == pytest.approx(0.0, abs=1e-6)  # a cut, no groove
     smooth[10:30, 29:31] = 0.1
-    assert seg_mod.split_boundary_depth(labels, smooth, 0.1, 0.9) == pytest.approx(1.0, abs=1e-6)  # a groove to the matrix
+    # a groove down to the matrix
+    assert seg_mod.split_boundary_depth(labels, smooth, 0.1, 0.9) == pytest.approx(1.0, abs=1e-6)
     assert np.isnan(seg_mod.split_boundary_depth(np.where(labels == 2, 0, labels), smooth, 0.1, 0.9))

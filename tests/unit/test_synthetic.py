@@ -409,11 +409,12 @@ def test_make_sem_micrograph_same_in_a_fresh_process(preset: str, tmp_path) -> N
     code = (
         "import sys, numpy as np\n"
         "from morpho.synthetic import make_sem_micrograph\n"
-        "s = make_sem_micrograph((256, 256), preset=sys.argv[1], pixel_size_m=4e-9, rng=3, databar=True)\n"
+        "s = make_sem_micrograph((256, 256), preset=sys.argv[1], pixel_size_m=float(sys.argv[3]), rng=3,"
+        " databar=True)\n"
         "np.savez(sys.argv[2], image=s.image, labels=s.labels)\n"
     )
     env = {**os.environ, "PYTHONHASHSEED": "12345", "OMP_NUM_THREADS": "1", "OPENCV_FOR_THREADS_NUM": "1"}
-    subprocess.run([sys.executable, "-c", code, preset, str(out)], check=True, env=env)
+    subprocess.run([sys.executable, "-c", code, preset, str(out), repr(SMALL_PIXEL_M)], check=True, env=env)
     here = make_sem_micrograph((256, 256), preset=preset, pixel_size_m=SMALL_PIXEL_M, rng=3, databar=True)
     with np.load(out) as there:
         assert np.array_equal(there["image"], here.image)
