@@ -13,6 +13,10 @@ Public generators for tests, demos and accuracy benchmarks (STYLE M26):
     neighbour pairs, for unit tests of measurement and graph code.
 :func:`make_square_lattice_graph`, :func:`make_chain_graph`
     Grains and junctions tables of regular networks, for transport tests.
+:func:`make_shaded_particles`
+    Separated 3-D particles (spheres, droplets, faceted grains) with secondary-electron
+    shading (dark centres, bright side walls and edges) at any dose down to noiseless: the
+    clean-micrograph cases of the accuracy benchmark.
 
 Every generator takes ``rng`` (a :class:`numpy.random.Generator`, an integer seed or ``None``)
 and never touches NumPy's global random state (STYLE M29).  The truth is primary: the label
@@ -26,15 +30,18 @@ from __future__ import annotations
 
 from ._graphs import make_chain_graph, make_disk_mosaic, make_square_lattice_graph
 from ._presets import PRESETS
+from ._particles import PARTICLE_KINDS, make_shaded_particles
 from ._sample import GRAIN_TRUTH_COLUMNS, SyntheticSample
 from ._sem import make_sem_micrograph
 
 __all__ = [
     "GRAIN_TRUTH_COLUMNS",
+    "PARTICLE_KINDS",
     "PRESETS",
     "SyntheticSample",
     "make_chain_graph",
     "make_disk_mosaic",
     "make_sem_micrograph",
+    "make_shaded_particles",
     "make_square_lattice_graph",
 ]

@@ -14,6 +14,7 @@ from skimage.measure import label as sk_label
 
 from morpho.errors import ConfigError, InputError
 from morpho.synthetic import (
+    make_shaded_particles,
     GRAIN_TRUTH_COLUMNS,
     PRESETS,
     SyntheticSample,
@@ -667,3 +668,54 @@ def test_make_sem_micrograph_edge_bright_rims_brighter_than_interiors(hard: dict
 def test_make_sem_micrograph_bad_hard_case_params_raise(params: dict, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         make_sem_micrograph((64, 64), preset="dense-grooves", params=params, rng=0)
+
+
+# --- make_shaded_particles (issue 18) --------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["sphere", "droplet", "faceted"])
+def test_shaded_particles_truth_is_one_component_per_particle(kind: str) -> None:
+    s = make_shaded_particles((512, 512), kind=kind, diameter_px=(40.0, 160.0), n_particles=12, rng=5)
+    n = int(s.labels.max())
+    assert n == s.params["n_placed"] == len(s.grains)
+    assert n >= 6
+    assert s.preset == f"shaded-{kind}"
+    assert s.junctions is not None
+    assert s.junctions.empty
+    for k in range(1, n + 1):
+        assert ndi.label(s.labels == k)[1] == 1
+    # separated: no two particles are 8-adjacent
+    grown = ndi.grey_dilation(s.labels, size=(3, 3))
+    assert not np.any((s.labels > 0) & (grown != s.labels) & (grown > 0))
+
+
+def test_shaded_sphere_has_a_dark_centre_and_bright_edge() -> None:
+    s = make_shaded_particles((400, 400), kind="sphere", diameter_px=(300.0, 300.0), n_particles=1,
+                              dose_counts_per_px=None, texture=0.0, rng=2)
+    g = s.grains.iloc[0]
+    r0, c0 = round(g["y_m"] / s.pixel_size_m), round(g["x_m"] / s.pixel_size_m)
+    img = s.image.astype(float)
+    substrate = np.median(img[s.labels == 0])
+    centre = img[r0 - 5 : r0 + 6, c0 - 5 : c0 + 6].mean()
+    yy, xx = np.mgrid[: img.shape[0], : img.shape[1]]
+    rho = np.hypot(yy - r0, xx - c0) / 150.0
+    edge = img[(rho > 0.85) & (rho < 0.95)].mean()
+    assert substrate < centre < edge
+
+
+def test_shaded_particles_are_reproducible_and_noiseless_without_a_dose() -> None:
+    a = make_shaded_particles((256, 256), diameter_px=(40.0, 80.0), n_particles=5, rng=9)
+    b = make_shaded_particles((256, 256), diameter_px=(40.0, 80.0), n_particles=5, rng=9)
+    assert np.array_equal(a.image, b.image)
+    assert np.array_equal(a.labels, b.labels)
+    clean = make_shaded_particles((256, 256), diameter_px=(40.0, 80.0), n_particles=5, dose_counts_per_px=None,
+                                  texture=0.0, blur_sigma_px=0.0, rng=9)
+    assert np.unique(clean.image[clean.labels == 0]).size == 1  # a flat substrate: no noise at all
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [({"kind": "cube"}, "unknown particle kind"),
+                                               ({"diameter_px": (2.0, 10.0)}, "diameter_px"),
+                                               ({"bit_depth": 12}, "bit_depth")])
+def test_shaded_particles_reject_bad_arguments(kwargs: dict, match: str) -> None:
+    with pytest.raises(InputError, match=match):
+        make_shaded_particles((128, 128), **kwargs)
