@@ -84,8 +84,13 @@ FLATTEN_FAILED_FRACTION = 0.25
 #: well as by 1.5 noise sigmas and 1.5 x the matrix's spread).  0.2 left the dim interiors of
 #: noiseless edge-bright grains (0.16 of the contrast above the matrix) open as matrix.
 HOLE_MARGIN_CONTRAST = 0.1
-#: (90th - 10th percentile) / sigma of a normal distribution.
-_P90_P10_TO_SIGMA = 2.5631
+#: ... and the matrix-spread term counts up to this fraction of threshold - matrix (the margin
+#: before issue 18): in a closed film the largest background region is a small mix of matrix
+#: and dim grains (9 % of the field, spread 3.8 x the noise), whose spread would leave dim
+#: grains open (coverage 0.76 -> 0.60 against 0.91 true).
+HOLE_MARGIN_SPREAD_CAP = 0.2
+#: (50th - 10th percentile) / sigma of a normal distribution.
+_P50_P10_TO_SIGMA = 1.2816
 #: Rows per band when :func:`line_offsets` measures the scan lines' offsets (bounds its memory).
 LINE_BAND_ROWS = 1024
 #: ... and the fewest columns it takes the median over (wider images: every k-th column).
@@ -326,7 +331,8 @@ def flatten_background(image: np.ndarray, *, degree: int = 2, quantile: float = 
     2-D polynomial of total `degree` is fitted to those levels by iteratively reweighted least
     squares (blocks lying entirely inside a large grain are outliers and are rejected), from two
     starts (all blocks; the darker half, for one particle covering much of the field, kept only
-    when the first has failed and clearly more blocks agree with it), and is subtracted; the result is re-scaled to [0, 1].
+    when the first has failed and clearly more blocks agree with it), and is subtracted; the
+    result is re-scaled to [0, 1].
 
     Parameters
     ----------
@@ -1498,11 +1504,14 @@ def _fill_grain_holes(mask: np.ndarray, smooth: np.ndarray, noise_smooth: float,
     interior of one grain or matrix enclosed between touching grains.  The interior is brighter
     than the matrix; the pocket is at the matrix level.  So every connected background region
     (enclosed or open to the image edge, where a grain cut by the frame has an open rim) is
-    filled when its median level exceeds the matrix level by ``max(1.5 noise sigma, 1.5 x the
-    matrix's own spread of levels, HOLE_MARGIN_CONTRAST x (threshold - matrix))``; the spread
-    (robust sigma of the smoothed matrix: its texture and line jitter as well as its noise) is
-    what keeps the test right on a noiseless image.  Enclosed holes under 12 px (2-px radius, noise inside a grain) are
-    filled whatever their level.  The largest background region is the matrix itself: it is
+    filled when its median level exceeds the matrix level by ``max(1.5 noise sigma, min(1.5 x the
+    matrix's own spread of levels, HOLE_MARGIN_SPREAD_CAP x (threshold - matrix)),
+    HOLE_MARGIN_CONTRAST x (threshold - matrix))``.  The spread (robust sigma of the smoothed
+    matrix from its darker half: its texture and line jitter as well as its noise, not the dim
+    grains brighter than it) is what keeps the test right on a noiseless image, where the noise
+    is ~0 and a fifth of the contrast left the dim interiors of edge-bright grains open.
+    Enclosed holes under 12 px (2-px radius, noise inside a grain) are filled whatever their
+    level.  The largest background region is the matrix itself: it is
     never filled, and its median is the matrix level.
     """
     background = ~mask
@@ -1533,8 +1542,10 @@ def _fill_grain_holes(mask: np.ndarray, smooth: np.ndarray, noise_smooth: float,
     enclosed[edge_ids] = False
     # the matrix's own spread of levels (texture, shading left by the flattening, line jitter)
     # bounds what a pocket of matrix can reach; on a noiseless image it, not the noise, decides
-    spread = float(np.subtract(*np.percentile(smooth[is_matrix][::step], [90.0, 10.0]))) / _P90_P10_TO_SIGMA
-    margin = max(1.5 * noise_smooth, 1.5 * spread, HOLE_MARGIN_CONTRAST * (threshold - matrix_level))
+    # (from its darker half: dim grains in the region, brighter than the matrix, cannot inflate it)
+    spread = float(np.subtract(*np.percentile(smooth[is_matrix][::step], [50.0, 10.0]))) / _P50_P10_TO_SIGMA
+    depth = threshold - matrix_level
+    margin = max(1.5 * noise_smooth, min(1.5 * spread, HOLE_MARGIN_SPREAD_CAP * depth), HOLE_MARGIN_CONTRAST * depth)
     fill = (median > matrix_level + margin) | (enclosed & (area < 12))
     fill[0] = False
     fill[matrix_id] = False

@@ -44,9 +44,17 @@ def _hidden(out: Path) -> list[str]:
     return sorted(p.name for p in out.iterdir() if p.name.startswith("."))
 
 
+def _default_sigint() -> None:
+    """In the child: Ctrl-C as in a terminal.  A background job of a non-interactive shell (``make
+    test &``, ``nohup``) starts with SIGINT ignored, which children inherit, and Python then never
+    raises KeyboardInterrupt: the interrupted run would finish instead."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(image: Path, out: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "morpho", "analyze", str(image), "-o", str(out), "-q", *extra],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_sigint)
 
 
 def _wait_for_temporary(out: Path, name: str, proc: subprocess.Popen, timeout_s: float = 120.0) -> bool:
