@@ -83,6 +83,10 @@ import peers as peer_registry  # noqa: E402 - bench/peers is a folder beside thi
 
 BAM = ROOT.parent / "shared" / "data" / "groundtruth" / "bam_tio2"
 BAM_ROWS = 712
+#: Real vendor files without truth (``SOURCES.md``: metadata/), run raw and denoised in the
+#: clean-image matrix as a consistency check.
+METADATA = ROOT.parent / "shared" / "data" / "metadata"
+METADATA_VARIANTS = ("raw", "denoised NLM", "denoised median")
 MORPHO = "morpho"
 #: morpho with ``segment.method = "regions"`` (closed films of flat grains; not the default).
 MORPHO_REGIONS = "morpho regions"
@@ -109,6 +113,7 @@ class Case:
     pixel_size_m: float
     truth_stats: dict = field(default_factory=dict)
     variant: str = "noisy"  # the rendering of the clean-image matrix (``--sets clean``)
+    ignore: np.ndarray | None = None  # "don't care" pixels: found grains mostly in them are not scored
 
 
 def _sequential(labels: np.ndarray) -> np.ndarray:
@@ -156,9 +161,21 @@ def _mode_errors(found: list[dict], true: list[dict]) -> list[float]:
     return errs
 
 
+def _drop_ignored(lab: np.ndarray, ignore: np.ndarray) -> np.ndarray:
+    """`lab` without the grains that lie more than half in `ignore` (then renumbered 1..n)."""
+    n = int(lab.max())
+    inside = np.bincount(lab[ignore], minlength=n + 1)
+    total = np.bincount(lab.ravel(), minlength=n + 1)
+    drop = inside * 2 > total
+    drop[0] = False
+    return _sequential(np.where(drop[lab], 0, lab))
+
+
 def score(labels: np.ndarray, case: Case) -> dict:
     """Every figure of one method on one image."""
     lab = _fit_shape(labels, case.truth.shape)
+    if case.ignore is not None:
+        lab = _drop_ignored(lab, case.ignore)
     m = match_labels(case.truth, lab)
     g = _graph_stats(lab, case.pixel_size_m)
     t = case.truth_stats
@@ -299,14 +316,15 @@ def _size_cut_px(pixel_size_m: float) -> int:
 
 
 def _downsample(image: np.ndarray, truth: np.ndarray, factor: int,
-                pixel_size_m: float) -> tuple[np.ndarray, np.ndarray]:
+                pixel_size_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Block-average `image` by `factor`; sample the truth at the block centres.
 
     A true grain at or above the size cut at full resolution that downsampling takes below the
-    cut (at the new pixel size) leaves the truth: it is now below what any default analysis
-    reports, by a documented rule, and counting it as missed would score the rule, not the
-    segmentation.  Grains already under the cut at full resolution stay in (as in the noisy
-    rendering, where they count as missed too).
+    cut (at the new pixel size) leaves the truth and its pixels become "don't care" (returned
+    as the third array): it is now below what any default analysis reports, by a documented
+    rule, and counting it as missed (or a method's grain there as false) would score the rule,
+    not the segmentation.  Grains already under the cut at full resolution stay in (as in the
+    noisy rendering, where they count as missed too).
     """
     rows, cols = (image.shape[0] // factor) * factor, (image.shape[1] // factor) * factor
     small = cv2.resize(image[:rows, :cols].astype(np.float32), (cols // factor, rows // factor),
@@ -319,7 +337,8 @@ def _downsample(image: np.ndarray, truth: np.ndarray, factor: int,
     after = np.bincount(labels.ravel(), minlength=n + 1)
     vanished = (before >= _size_cut_px(pixel_size_m)) & (after < _size_cut_px(pixel_size_m * factor))
     vanished[0] = False
-    return small, _sequential(np.where(vanished[labels], 0, labels))
+    ignore = vanished[labels]
+    return small, _sequential(np.where(ignore, 0, labels)), ignore
 
 
 def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
@@ -339,7 +358,7 @@ def _nlm(image: np.ndarray) -> np.ndarray:
 
 
 def _case_from_pixels(set_name: str, desc: str, variant: str, image: np.ndarray, truth: np.ndarray,
-                      pixel_size_m: float, workdir: Path) -> Case:
+                      pixel_size_m: float, workdir: Path, ignore: np.ndarray | None = None) -> Case:
     """Write `image` as an FEI TIFF with its pixel size, read it back: morpho's whole input path."""
     from morpho.vendor_tiff import write_sem_tiff
 
@@ -350,7 +369,8 @@ def _case_from_pixels(set_name: str, desc: str, variant: str, image: np.ndarray,
     truth = _fit_shape(truth, pixels.shape)
     return Case(set_name=set_name, image=desc, micrograph=m, config=AnalysisConfig(),
                 peer_image=pixels if pixels.dtype == np.uint8 else (pixels // 257).astype(np.uint8),
-                truth=truth, pixel_size_m=pixel_size_m, variant=variant)
+                truth=truth, pixel_size_m=pixel_size_m, variant=variant,
+                ignore=None if ignore is None else _fit_shape(ignore.astype(np.int32), pixels.shape) > 0)
 
 
 def _shaded_sample(kind: str, variant: str, seed: int, size: int):
@@ -385,16 +405,17 @@ def clean_case(preset: str, variant: str, seed: int, size: int, workdir: Path) -
             sample = make_sem_micrograph((size, size), preset=preset, rng=seed, params=params, bit_depth=bits,
                                          databar=False)
     image, truth, px = sample.image, sample.labels, sample.pixel_size_m
+    ignore = None
     if variant.endswith("x down"):
         factor = int(variant[0])
-        image, truth = _downsample(image, truth, factor, px)
+        image, truth, ignore = _downsample(image, truth, factor, px)
         px *= factor
     elif variant.startswith("JPEG"):
         image = _jpeg(image, int(variant.split("q")[1]))
     elif variant == "denoised":
         image = _nlm(image)
     desc = f"{preset} seed {seed}, {variant} ({image.shape[1]}x{image.shape[0]}, {px * 1e9:g} nm px)"
-    return _case_from_pixels(f"clean: {preset}", desc, variant, image, truth, px, workdir)
+    return _case_from_pixels(f"clean: {preset}", desc, variant, image, truth, px, workdir, ignore)
 
 
 def bam_variant_case(img_path: Path, variant: str, workdir: Path) -> Case:
@@ -403,14 +424,16 @@ def bam_variant_case(img_path: Path, variant: str, workdir: Path) -> Case:
         return Case(**{**base.__dict__, "set_name": "clean: BAM TiO2", "image": f"{img_path.stem} raw",
                        "variant": variant})
     image, truth, px = base.peer_image, base.truth, base.pixel_size_m
+    ignore = None
     if variant == "denoised NLM":
         image = _nlm(image)
     elif variant == "denoised median":
         image = cv2.medianBlur(image, 3)
     elif variant == "2x down":
-        image, truth = _downsample(image, truth, 2, px)
+        image, truth, ignore = _downsample(image, truth, 2, px)
         px *= 2
-    return _case_from_pixels("clean: BAM TiO2", f"{img_path.stem} {variant}", variant, image, truth, px, workdir)
+    return _case_from_pixels("clean: BAM TiO2", f"{img_path.stem} {variant}", variant, image, truth, px, workdir,
+                             ignore)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -573,6 +596,68 @@ def print_bam_images(images: list[dict], methods: list[str]) -> None:
     print("| **median** | | | | " + " | ".join(f"**{x}**" for x in med) + " |")
 
 
+def metadata_consistency(log) -> list[dict]:
+    """Every readable vendor sample of ``METADATA`` segmented raw, NLM-denoised and 3 x 3
+    median-denoised (morpho's defaults): grain count, median equivalent diameter and the
+    warnings.  There is no truth: a denoised image should give about the grains of the raw one
+    and should not trigger the over-splitting warning where the raw one does not."""
+    from morpho.errors import MorphoError
+    from morpho.segment import segment
+
+    rows: list[dict] = []
+    for path in sorted(METADATA.rglob("*.tif")) if METADATA.is_dir() else []:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                m = read_micrograph(path)
+            raw = np.asarray(m.analysis_pixels)
+            px = float(m.pixel_size_m)
+        except (MorphoError, ValueError, TypeError) as exc:
+            rows.append({"image": str(path.relative_to(METADATA)), "skipped": str(exc).splitlines()[0][:120]})
+            continue
+        img8 = raw if raw.dtype == np.uint8 else cv2.normalize(raw.astype(np.float32), None, 0, 255,
+                                                               cv2.NORM_MINMAX).astype(np.uint8)
+        entry: dict[str, Any] = {"image": str(path.relative_to(METADATA)), "shape_px": list(raw.shape),
+                                 "pixel_size_nm": px * 1e9}
+        for variant, pixels in zip(METADATA_VARIANTS, (raw, _nlm(img8), cv2.medianBlur(img8, 3)), strict=True):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    labels = segment(pixels, pixel_size_m=px).labels
+                except MorphoError as exc:
+                    entry[variant] = {"error": str(exc).splitlines()[0][:120]}
+                    continue
+            area = np.bincount(labels.ravel())[1:]
+            area = area[area > 0]
+            shattered = any("splitting cut" in str(w.message) for w in caught)
+            entry[variant] = {"n_grains": int(area.size), "shattered_warning": shattered,
+                              "median_diameter_nm": float(2 * np.sqrt(np.median(area) / np.pi) * px * 1e9)
+                              if area.size else float("nan")}
+        log(f"    metadata {entry['image']}: " + ", ".join(
+            f"{v} {entry[v].get('n_grains', entry[v].get('error'))}" for v in METADATA_VARIANTS))
+        rows.append(entry)
+    return rows
+
+
+def print_metadata_consistency(rows: list[dict]) -> None:
+    if not rows:
+        return
+    print("\n### Vendor samples without truth, raw and denoised: grains found (median diameter, nm; "
+          "! = over-splitting warning)")
+    print("| image | px (nm) | " + " | ".join(METADATA_VARIANTS) + " |")
+    print("|---|---|" + "---|" * len(METADATA_VARIANTS))
+    for r in rows:
+        if "skipped" in r:
+            print(f"| {r['image']} | — | skipped: {r['skipped']} |  |  |")
+            continue
+        cells = []
+        for v in METADATA_VARIANTS:
+            e = r[v]
+            cells.append(e["error"] if "error" in e else
+                         f"{e['n_grains']} ({e['median_diameter_nm']:.3g}){' !' if e['shattered_warning'] else ''}")
+        print(f"| {r['image']} | {r['pixel_size_nm']:.3g} | " + " | ".join(cells) + " |")
+
+
 def print_clean_matrix(report: dict) -> None:
     """One row per preset, one column per rendering: morpho's object F1 (issue 18's matrix)."""
     rows = {name: data["images"] for name, data in report["sets"].items() if name.startswith("clean: ")}
@@ -705,6 +790,9 @@ def main(argv: list[str] | None = None) -> int:
             log(f"[{time.perf_counter() - t_start:6.0f} s] {set_name}: {case.image}")
             record = run_case(case, chosen, peer_info, repeats if first else 1, work, log)
             by_set.setdefault(set_name, []).append(record)
+        if "clean" in sets:
+            log(f"[{time.perf_counter() - t_start:6.0f} s] vendor samples without truth, raw and denoised")
+            report["metadata_consistency"] = metadata_consistency(log)
     for set_name, images in by_set.items():
         ran = [m for m in methods if m in (MORPHO, MORPHO_REGIONS) or peer_info[m]["available"]]
         report["sets"][set_name] = {"images": images, "summary": summarize(images, ran)}
@@ -722,6 +810,7 @@ def main(argv: list[str] | None = None) -> int:
     elif "bam" in sets:
         print(f"\n{report['meta'].get('bam_note', 'BAM set skipped')}")
     print_clean_matrix(report)
+    print_metadata_consistency(report.get("metadata_consistency", []))
     total = time.perf_counter() - t_start
     report["meta"]["total_s"] = total
     print(f"\ntotal {total / 60:.1f} min")

@@ -89,8 +89,8 @@ HOLE_MARGIN_CONTRAST = 0.1
 #: and dim grains (9 % of the field, spread 3.8 x the noise), whose spread would leave dim
 #: grains open (coverage 0.76 -> 0.60 against 0.91 true).
 HOLE_MARGIN_SPREAD_CAP = 0.2
-#: (50th - 10th percentile) / sigma of a normal distribution.
-_P50_P10_TO_SIGMA = 1.2816
+#: (90th - 10th percentile) / sigma of a normal distribution.
+_P90_P10_TO_SIGMA = 2.5631
 #: Rows per band when :func:`line_offsets` measures the scan lines' offsets (bounds its memory).
 LINE_BAND_ROWS = 1024
 #: ... and the fewest columns it takes the median over (wider images: every k-th column).
@@ -1507,9 +1507,9 @@ def _fill_grain_holes(mask: np.ndarray, smooth: np.ndarray, noise_smooth: float,
     filled when its median level exceeds the matrix level by ``max(1.5 noise sigma, min(1.5 x the
     matrix's own spread of levels, HOLE_MARGIN_SPREAD_CAP x (threshold - matrix)),
     HOLE_MARGIN_CONTRAST x (threshold - matrix))``.  The spread (robust sigma of the smoothed
-    matrix from its darker half: its texture and line jitter as well as its noise, not the dim
-    grains brighter than it) is what keeps the test right on a noiseless image, where the noise
-    is ~0 and a fifth of the contrast left the dim interiors of edge-bright grains open.
+    matrix: its texture and line jitter as well as its noise) is what keeps the test right on a
+    noiseless image, where the noise is ~0 and a fifth of the contrast left the dim interiors of
+    edge-bright grains open; the cap keeps a closed film's mixed "matrix" from raising it.
     Enclosed holes under 12 px (2-px radius, noise inside a grain) are filled whatever their
     level.  The largest background region is the matrix itself: it is
     never filled, and its median is the matrix level.
@@ -1542,8 +1542,7 @@ def _fill_grain_holes(mask: np.ndarray, smooth: np.ndarray, noise_smooth: float,
     enclosed[edge_ids] = False
     # the matrix's own spread of levels (texture, shading left by the flattening, line jitter)
     # bounds what a pocket of matrix can reach; on a noiseless image it, not the noise, decides
-    # (from its darker half: dim grains in the region, brighter than the matrix, cannot inflate it)
-    spread = float(np.subtract(*np.percentile(smooth[is_matrix][::step], [50.0, 10.0]))) / _P50_P10_TO_SIGMA
+    spread = float(np.subtract(*np.percentile(smooth[is_matrix][::step], [90.0, 10.0]))) / _P90_P10_TO_SIGMA
     depth = threshold - matrix_level
     margin = max(1.5 * noise_smooth, min(1.5 * spread, HOLE_MARGIN_SPREAD_CAP * depth), HOLE_MARGIN_CONTRAST * depth)
     fill = (median > matrix_level + margin) | (enclosed & (area < 12))

@@ -140,7 +140,7 @@ def test_dim_interiors_of_clean_edge_bright_grains_are_filled(monkeypatch) -> No
     new = match_labels(clean.labels, segment(clean.image, pixel_size_m=clean.pixel_size_m).labels).f1
     assert new >= 0.95
     monkeypatch.setattr(seg_mod, "HOLE_MARGIN_CONTRAST", 0.2)
-    monkeypatch.setattr(seg_mod, "_P50_P10_TO_SIGMA", 1e9)  # no matrix spread: the old rule
+    monkeypatch.setattr(seg_mod, "_P90_P10_TO_SIGMA", 1e9)  # no matrix spread: the old rule
     old = match_labels(clean.labels, segment(clean.image, pixel_size_m=clean.pixel_size_m).labels).f1
     assert old < new - 0.05
 
