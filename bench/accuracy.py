@@ -375,17 +375,11 @@ def _case_from_pixels(set_name: str, desc: str, variant: str, image: np.ndarray,
 
 def _shaded_sample(kind: str, variant: str, seed: int, size: int):
     """Shaded 3-D particles (``morpho.synthetic.make_shaded_particles``) 40-800 px across."""
-    options: dict[str, Any] = {}
-    if variant in ("noiseless", "16-bit noiseless"):
-        options["dose_counts_per_px"] = None
-        options["bit_depth"] = 16 if variant.startswith("16") else 8
-    elif variant == "blurred":
-        options["blur_sigma_px"] = 2.0 * SHADED_BLUR_PX
+    noiseless = variant in ("noiseless", "16-bit noiseless")
     return make_shaded_particles((size, size), kind=kind, diameter_px=(40.0, min(800.0, 0.6 * size)),
-                                 n_particles=SHADED_PARTICLES, dose_counts_per_px=options.get(
-                                     "dose_counts_per_px", SHADED_DOSE), blur_sigma_px=options.get(
-                                     "blur_sigma_px", SHADED_BLUR_PX), bit_depth=options.get("bit_depth", 8),
-                                 rng=seed)
+                                 n_particles=SHADED_PARTICLES, dose_counts_per_px=None if noiseless else SHADED_DOSE,
+                                 blur_sigma_px=SHADED_BLUR_PX * (2.0 if variant == "blurred" else 1.0),
+                                 bit_depth=16 if variant == "16-bit noiseless" else 8, rng=seed)
 
 
 def clean_case(preset: str, variant: str, seed: int, size: int, workdir: Path) -> Case:

@@ -315,7 +315,7 @@ def _robust_poly_fit(design: np.ndarray, vals: np.ndarray, keep: np.ndarray,
     for _ in range(FLATTEN_ITERATIONS):
         coef, *_ = np.linalg.lstsq(design[keep], vals[keep], rcond=None)
         resid = vals - design @ coef
-        scale = 1.4826 * float(np.median(np.abs(resid[keep] - np.median(resid[keep])))) + 1e-6
+        scale = _MAD_TO_SIGMA * float(np.median(np.abs(resid[keep] - np.median(resid[keep])))) + 1e-6
         new_keep = np.abs(resid) <= 2.5 * scale
         if new_keep.sum() < 2 * n_terms or np.array_equal(new_keep, keep):
             break
@@ -823,7 +823,8 @@ def _level_step_z(pieces: np.ndarray, a: int, b: int, deep: np.ndarray, flat: np
 
 def _split_by_level(
     labels: np.ndarray, flat: np.ndarray, smooth: np.ndarray,
-    noise_by_level: tuple[np.ndarray, np.ndarray], valley_z: np.ndarray, *, min_step: float = 0.0,
+    noise_by_level: tuple[np.ndarray, np.ndarray], valley_z: np.ndarray, *,
+    row_offsets: np.ndarray | None = None, min_step: float = 0.0,
 ) -> tuple[np.ndarray, int]:
     """Split grains that are two or more flat patches of different level; returns labels, n_new.
 
@@ -831,8 +832,9 @@ def _split_by_level(
     brightness differs.  Patches of one level are found by :func:`morpho.regions.merge_regions`
     within the large grains; the tests are described at ``LEVEL_SPLIT_MIN_AREA_PX``.  A step
     must also exceed `min_step` (in the units of `flat`: LEVEL_STEP_CONTRAST of the grain-matrix
-    contrast, so that the test keeps its sense as the noise goes to zero).  A grain whose pieces
-    fail them stays whole.
+    contrast, so that the test keeps its sense as the noise goes to zero), and levels are read
+    with each row's `row_offsets` (scan-line jitter, one per row of `flat`) taken out.  A grain
+    whose pieces fail them stays whole.
     """
     areas = np.bincount(labels.ravel())
     large = np.flatnonzero(areas >= LEVEL_SPLIT_MIN_AREA_PX)
@@ -849,8 +851,9 @@ def _split_by_level(
     for lab in large.tolist():
         box = boxes[lab - 1]
         own = labels[box] == lab
-        regions, sizes, _ = merge_regions(flat[box], smooth[box], noise_by_level, valley_z[box], mask=own)
-        markers, n_markers = _level_markers(own, regions, sizes, flat[box], noise_by_level)
+        own_flat = flat[box] if row_offsets is None else flat[box] - row_offsets[box[0], None]
+        regions, sizes, _ = merge_regions(own_flat, smooth[box], noise_by_level, valley_z[box], mask=own)
+        markers, n_markers = _level_markers(own, regions, sizes, own_flat, noise_by_level)
         if n_markers < 2:
             continue
         pieces = segmentation.watershed(-smooth[box], markers, mask=own)
@@ -858,7 +861,7 @@ def _split_by_level(
         together = DisjointSet(range(n_markers + 1))
         first, second, _ = border_pairs(pieces)
         for a, b in zip(first.tolist(), second.tolist(), strict=True):
-            z, step_sigmas, step = _level_step_z(pieces, a, b, deep, flat[box], noise_by_level)
+            z, step_sigmas, step = _level_step_z(pieces, a, b, deep, own_flat, noise_by_level)
             apart = (z > LEVEL_STEP_Z and step_sigmas > LEVEL_STEP_FLOOR and step > min_step
                      and _solidity((pieces == a) | (pieces == b)) < LEVEL_UNION_SOLIDITY)
             if not apart:
@@ -866,7 +869,7 @@ def _split_by_level(
         roots = np.array([together[i] for i in range(n_markers + 1)])
         merged = roots[pieces]
         kept = np.unique(merged[own])
-        if kept.size < 2 or not all(_flat_enough(flat[box][(merged == k) & deep], noise_by_level,
+        if kept.size < 2 or not all(_flat_enough(own_flat[(merged == k) & deep], noise_by_level,
                                                  LEVEL_PIECE_FLATNESS) for k in kept.tolist()):
             continue
         target = out[box]
@@ -1147,7 +1150,8 @@ def _estimate(arr: np.ndarray, cfg: SegmentConfig, pixel_size_m: float) -> _Esti
     # the splitting and flatness decisions get a floor relative to the contrast.
     band = hysteresis_band(noise, sigma)
     matrix_median, grain_median = _phase_medians(smooth, threshold)
-    floor = NOISE_FLOOR_CONTRAST * max(grain_median - matrix_median, 0.0)
+    contrast = max(grain_median - matrix_median, 0.0)
+    floor = NOISE_FLOOR_CONTRAST * contrast
     min_area_px = max(int(cfg.min_area_px), int(np.ceil(np.pi / 4.0 * (cfg.min_diameter_m / pixel_size_m) ** 2)))
     levels, sigmas = _noise_by_level(flat, smooth)
     noise_levels = (levels, np.maximum(sigmas, floor))
@@ -1159,7 +1163,7 @@ def _estimate(arr: np.ndarray, cfg: SegmentConfig, pixel_size_m: float) -> _Esti
         matrix_valley = 0.0
     valley_levels = (levels, np.maximum(noise_levels[1], matrix_valley))
     return _Estimates(flat, smooth, noise, sigma, threshold, band, noise_levels, (levels, sigmas), valley_levels,
-                      row_offsets, max(grain_median - matrix_median, 0.0), min_area_px)
+                      row_offsets, contrast, min_area_px)
 
 
 def _matrix_valley_sigma(flat: np.ndarray, smooth: np.ndarray, threshold: float, window: int = 1024) -> float:
@@ -1306,8 +1310,8 @@ def _threshold_labels(flat: np.ndarray, smooth: np.ndarray, est: _Estimates, cfg
     if cfg.split_touching and cfg.split_by_level:
         if valley_z is None:
             valley_z = valley_strength(flat, smooth, noise_by_level=est.valley_levels)
-        levels_flat = flat - est.row_offsets[row0 : row0 + flat.shape[0], None]
-        labels, n_level = _split_by_level(labels, levels_flat, smooth, est.noise_levels, valley_z,
+        labels, n_level = _split_by_level(labels, flat, smooth, est.noise_levels, valley_z,
+                                          row_offsets=est.row_offsets[row0 : row0 + flat.shape[0]],
                                           min_step=LEVEL_STEP_CONTRAST * est.contrast)
         n_grains += n_level
     return labels, n_comp, n_grains, n_removed
@@ -1522,7 +1526,8 @@ def _fill_grain_holes(mask: np.ndarray, smooth: np.ndarray, noise_smooth: float,
     matrix_id = int(np.argmax(area[1:])) + 1
     is_matrix = bg_ids == matrix_id
     step = max(1, int(area[matrix_id] // 1_000_000))
-    matrix_level = float(np.median(smooth[is_matrix][::step]))
+    matrix_values = smooth[is_matrix][::step]
+    matrix_level = float(np.median(matrix_values))
     # medians of the other (small) regions: sort their pixels by (region, level) once
     sel = background & ~is_matrix
     median = np.full(n_bg + 1, -np.inf)
@@ -1542,7 +1547,7 @@ def _fill_grain_holes(mask: np.ndarray, smooth: np.ndarray, noise_smooth: float,
     enclosed[edge_ids] = False
     # the matrix's own spread of levels (texture, shading left by the flattening, line jitter)
     # bounds what a pocket of matrix can reach; on a noiseless image it, not the noise, decides
-    spread = float(np.subtract(*np.percentile(smooth[is_matrix][::step], [90.0, 10.0]))) / _P90_P10_TO_SIGMA
+    spread = float(np.subtract(*np.percentile(matrix_values, [90.0, 10.0]))) / _P90_P10_TO_SIGMA
     depth = threshold - matrix_level
     margin = max(1.5 * noise_smooth, min(1.5 * spread, HOLE_MARGIN_SPREAD_CAP * depth), HOLE_MARGIN_CONTRAST * depth)
     fill = (median > matrix_level + margin) | (enclosed & (area < 12))

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from ..errors import InputError
+from ..segment import relabel_raster_order
 from ._render import _to_digital
 from ._sample import SyntheticSample, _empty_junctions, _seed_record, _truth_table, _validate_shape
 
@@ -158,8 +159,6 @@ def make_shaded_particles(
     if dose_counts_per_px is not None:
         signal = (gen.poisson(signal.astype(np.float64) * dose_counts_per_px) / dose_counts_per_px)
     image = _to_digital(np.asarray(signal, dtype=np.float32), bit_depth)
-    from ..segment import relabel_raster_order
-
     labels = relabel_raster_order(labels)
     n = int(labels.max())
     params = {"kind": kind, "diameter_px": [lo, hi], "n_particles": int(n_particles), "n_placed": n,
