@@ -154,9 +154,10 @@ VALLEY_MARKER_MIN_RADIUS_PX = 1.5
 #: each cut into a disc and a ring, F1 1.000 -> 0.595).  Measured at 1024 px (seed 11): dense 2x
 #: down 0.893 -> 0.991, narrow-gaps 2x 0.847 -> 0.883 and noiseless 0.787 -> 0.824; the five BAM
 #: TiO2 images 0.661/0.624/0.621/0.657/0.517 -> 0.669/0.628/0.621/0.694/0.532; every noisy
-#: synthetic bench set unchanged but dense-grooves (0.2894 -> 0.2885).  Tried: a threshold factor of 1.25 (BAM median 0.661, but
-#: dense 2x 0.935), pieces of at least 8 px (dense 2x 0.936: the useful lines come in short
-#: pieces), a piece depth of 7 px or an inset of 6 (the BAM gain gone: 0.615-0.625).
+#: synthetic bench set unchanged but dense-grooves (0.2894 -> 0.2885).  Tried: a threshold
+#: factor of 1.25 (BAM median 0.661, but dense 2x 0.935), pieces of at least 8 px (dense 2x
+#: 0.936: the useful lines come in short pieces), a piece depth of 7 px or an inset of 6 (the
+#: BAM gain gone: 0.615-0.625).
 RIDGE_INSET_PX = 4.0
 RIDGE_THRESHOLD_FACTOR = 1.0
 RIDGE_PIECE_DEPTH_PX = 5.5
