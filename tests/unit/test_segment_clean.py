@@ -345,3 +345,16 @@ def test_a_groove_detected_in_pieces_is_not_a_spot() -> None:
     cut2 = np.zeros((64, 64), dtype=bool)
     cut2[10:13, 10:13] = True
     assert not seg_mod._without_enclosed_spots(cut2, mask, spot).any()
+
+
+def test_a_dark_scan_line_is_not_a_cut_but_a_groove_is() -> None:
+    """A valley piece along a row that is dark across the whole image (line jitter) is put back;
+    the same piece where only that stretch of the row is dark (a groove) stays cut."""
+    cut = np.zeros((64, 128), dtype=bool)
+    cut[30, 20:41] = True
+    jitter = np.full((64, 128), 0.6, dtype=np.float32)
+    jitter[30, :] -= 0.1
+    assert not seg_mod._without_scan_lines(cut, jitter, seg_mod.line_offsets(jitter)).any()
+    groove = np.full((64, 128), 0.6, dtype=np.float32)
+    groove[30, 20:41] -= 0.1
+    assert np.array_equal(seg_mod._without_scan_lines(cut, groove, seg_mod.line_offsets(groove)), cut)
