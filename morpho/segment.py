@@ -818,7 +818,21 @@ def _in_noise_units(z: np.ndarray, smooth: np.ndarray, levels: np.ndarray, sigma
 
 
 def _without_enclosed_spots(cut: np.ndarray, mask: np.ndarray, smooth: np.ndarray) -> np.ndarray:
-    """`cut` without its dark spots: small, round pieces that lie wholly inside the mask.
+    """`cut` without its dark spots (:func:`_spot_pieces`)."""
+    pieces, n, boxes = _cut_pieces(cut)
+    return cut & ~_spot_pieces(cut, pieces, n, boxes, mask, smooth)[pieces]
+
+
+def _cut_pieces(cut: np.ndarray) -> tuple[np.ndarray, int, list]:
+    """The 8-connected pieces of a cut mask, their number and bounding boxes."""
+    pieces, n = ndi.label(cut, structure=np.ones((3, 3), dtype=bool))
+    return pieces, n, ndi.find_objects(pieces)
+
+
+def _spot_pieces(cut: np.ndarray, pieces: np.ndarray, n: int, boxes: list, mask: np.ndarray,
+                 smooth: np.ndarray) -> np.ndarray:
+    """Which pieces of a valley cut are dark spots (bool per piece id, 0 = False): small, round
+    pieces that lie wholly inside the mask.
 
     A dark spot inside a grain (the dim centre of a small edge-brightened particle, a pit)
     answers the valley filter in some orientation, but it separates nothing: cut out, it leaves
@@ -826,19 +840,17 @@ def _without_enclosed_spots(cut: np.ndarray, mask: np.ndarray, smooth: np.ndarra
     groove between touching grains reaches their outline, and where it is detected only in
     pieces, each piece is level along the groove: those stay cut (``VALLEY_SPOT_*``).
     """
-    pieces, n = ndi.label(cut, structure=np.ones((3, 3), dtype=bool))
-    if n == 0:
-        return cut
-    boxes = ndi.find_objects(pieces)
-    extent = np.array([max(sl[0].stop - sl[0].start, sl[1].stop - sl[1].start) for sl in boxes])
     candidate = np.zeros(n + 1, dtype=bool)
+    if n == 0:
+        return candidate
+    extent = np.array([max(sl[0].stop - sl[0].start, sl[1].stop - sl[1].start) for sl in boxes])
     candidate[1:] = extent <= VALLEY_SPOT_MAX_PX
     outline = cv2.dilate((~mask).view(np.uint8), np.ones((3, 3), np.uint8), borderType=cv2.BORDER_CONSTANT,
                          borderValue=1) > 0
     candidate[pieces[outline & cut]] = False
     candidate[0] = False
     if not candidate.any():
-        return cut
+        return candidate
     # each candidate's darkest pixel (the spot's centre) is the one tested
     ids = np.flatnonzero(candidate)
     where = ndi.minimum_position(smooth, pieces, ids)
@@ -857,23 +869,29 @@ def _without_enclosed_spots(cut: np.ndarray, mask: np.ndarray, smooth: np.ndarra
     depth = np.stack(depths)
     spot = np.zeros(n + 1, dtype=bool)
     spot[ids] = depth.min(axis=0) >= VALLEY_SPOT_ISOTROPY * np.maximum(depth.max(axis=0), 1e-6)
-    return cut & ~spot[pieces]
+    return spot
 
 
 def _without_scan_lines(cut: np.ndarray, flat: np.ndarray, row_offsets: np.ndarray) -> np.ndarray:
-    """`cut` without the pieces that are a dark scan line: at most VALLEY_SCANLINE_ROWS rows tall,
-    wider than tall, and at least VALLEY_SCANLINE_SHARE of their depth below the rows around them
-    is their rows' own offset (:func:`line_offsets`, the median over the whole row)."""
-    pieces, n = ndi.label(cut, structure=np.ones((3, 3), dtype=bool))
+    """`cut` without its dark scan lines (:func:`_scan_line_pieces`)."""
+    pieces, n, boxes = _cut_pieces(cut)
+    return cut & ~_scan_line_pieces(cut, pieces, n, boxes, flat, row_offsets)[pieces]
+
+
+def _scan_line_pieces(cut: np.ndarray, pieces: np.ndarray, n: int, boxes: list, flat: np.ndarray,
+                      row_offsets: np.ndarray) -> np.ndarray:
+    """Which pieces of a valley cut are a dark scan line (bool per piece id, 0 = False): at most
+    VALLEY_SCANLINE_ROWS rows tall, wider than tall, and at least VALLEY_SCANLINE_SHARE of their
+    depth below the rows around them is their rows' own offset (:func:`line_offsets`, the median
+    over the whole row)."""
     if n == 0:
-        return cut
-    boxes = ndi.find_objects(pieces)
+        return np.zeros(1, dtype=bool)
     height = np.array([sl[0].stop - sl[0].start for sl in boxes])
     width = np.array([sl[1].stop - sl[1].start for sl in boxes])
     flat_piece = np.zeros(n + 1, dtype=bool)
     flat_piece[1:] = (height <= VALLEY_SCANLINE_ROWS) & (width > height)
     if not flat_piece.any():
-        return cut
+        return flat_piece
     sel = cut & flat_piece[pieces]
     rows, cols = np.nonzero(sel)
     ids = pieces[rows, cols]
@@ -885,7 +903,7 @@ def _without_scan_lines(cut: np.ndarray, flat: np.ndarray, row_offsets: np.ndarr
     by_line = np.bincount(ids, weights=line, minlength=n + 1)
     scan = flat_piece & (total > 0) & (by_line >= VALLEY_SCANLINE_SHARE * total)
     scan[0] = False
-    return cut & ~scan[pieces]
+    return scan
 
 
 def _split_touching_valleys(
@@ -920,10 +938,16 @@ def _split_touching_valleys(
     if n_comp == 0:
         return components.astype(np.int32), 0, 0
     cut = valley_z > threshold
+    # dark spots and dark scan lines are put back, judged on one labelling of the cut
+    pieces, n_pieces, boxes = _cut_pieces(cut)
+    not_groove = np.zeros(n_pieces + 1, dtype=bool)
     if VALLEY_SPOT_MAX_PX:
-        cut = _without_enclosed_spots(cut, mask, smooth)
+        not_groove |= _spot_pieces(cut, pieces, n_pieces, boxes, mask, smooth)
     if row_offsets is not None and flat is not None and VALLEY_SCANLINE_SHARE > 0:
-        cut = _without_scan_lines(cut, flat, row_offsets)
+        not_groove |= _scan_line_pieces(cut, pieces, n_pieces, boxes, flat, row_offsets)
+    if not_groove.any():
+        cut &= ~not_groove[pieces]
+    del pieces, boxes
     interior = mask & ~cut
     ridge = None
     if ridge_z is not None:
