@@ -165,7 +165,7 @@ RIDGE_MIN_PIECE_PX = 2
 RIDGE_MARKER_MIN_RADIUS_PX = 4.0
 RIDGE_VALLEY_CLEARANCE_PX = 4
 RIDGE_SKIP_SIN = 0.9
-#: Dark spots inside grains (:func:`_without_enclosed_spots`): a piece of the valley cut that
+#: Dark spots inside grains (:func:`_spot_pieces`): a piece of the valley cut that
 #: touches no outline and whose bounding box is at most VALLEY_SPOT_MAX_PX is put back when its
 #: darkest pixel is darker than its surroundings in every direction: along each of four axes, the
 #: lower of the two levels VALLEY_SPOT_RADIUS_PX away exceeds it by at least VALLEY_SPOT_ISOTROPY
@@ -176,7 +176,7 @@ RIDGE_SKIP_SIN = 0.9
 VALLEY_SPOT_MAX_PX = 15
 VALLEY_SPOT_RADIUS_PX = 3.0
 VALLEY_SPOT_ISOTROPY = 0.75
-#: Dark scan lines are not cuts (:func:`_without_scan_lines`): a piece of the valley cut at most
+#: Dark scan lines are not cuts (:func:`_scan_line_pieces`): a piece of the valley cut at most
 #: VALLEY_SCANLINE_ROWS rows tall and wider than tall is put back when at least
 #: VALLEY_SCANLINE_SHARE of its depth below the rows 2 px above and below is its rows' own offset
 #: (:func:`line_offsets`: the median over the whole row, matrix included).  On a clean image
@@ -800,9 +800,7 @@ def ridge_strength(
     >>> bool(line > 10), bool(scan < 0.1 * line)
     (True, True)
     """
-    img = np.asarray(image, dtype=np.float32)
-    levels, sigmas = noise_by_level if noise_by_level is not None else _noise_by_level(img, smooth)
-    return line_strengths(img, smooth, noise_by_level=(levels, sigmas))[1]
+    return line_strengths(image, smooth, noise_by_level=noise_by_level)[1]
 
 
 def _in_noise_units(z: np.ndarray, smooth: np.ndarray, levels: np.ndarray, sigmas: np.ndarray) -> np.ndarray:
@@ -817,16 +815,19 @@ def _in_noise_units(z: np.ndarray, smooth: np.ndarray, levels: np.ndarray, sigma
     return z
 
 
-def _without_enclosed_spots(cut: np.ndarray, mask: np.ndarray, smooth: np.ndarray) -> np.ndarray:
-    """`cut` without its dark spots (:func:`_spot_pieces`)."""
-    pieces, n, boxes = _cut_pieces(cut)
-    return cut & ~_spot_pieces(cut, pieces, n, boxes, mask, smooth)[pieces]
-
-
-def _cut_pieces(cut: np.ndarray) -> tuple[np.ndarray, int, list]:
-    """The 8-connected pieces of a cut mask, their number and bounding boxes."""
+def _without_non_grooves(cut: np.ndarray, mask: np.ndarray, smooth: np.ndarray, *,
+                         flat: np.ndarray | None = None, row_offsets: np.ndarray | None = None) -> np.ndarray:
+    """`cut` (valley pixels) without the pieces that are no groove: dark spots
+    (:func:`_spot_pieces`) and, given `flat` and its `row_offsets`, dark scan lines
+    (:func:`_scan_line_pieces`), both judged on one labelling of the cut."""
     pieces, n = ndi.label(cut, structure=np.ones((3, 3), dtype=bool))
-    return pieces, n, ndi.find_objects(pieces)
+    boxes = ndi.find_objects(pieces)
+    not_groove = np.zeros(n + 1, dtype=bool)
+    if VALLEY_SPOT_MAX_PX:
+        not_groove |= _spot_pieces(cut, pieces, n, boxes, mask, smooth)
+    if row_offsets is not None and flat is not None and VALLEY_SCANLINE_SHARE > 0:
+        not_groove |= _scan_line_pieces(cut, pieces, n, boxes, flat, row_offsets)
+    return cut & ~not_groove[pieces] if not_groove.any() else cut
 
 
 def _spot_pieces(cut: np.ndarray, pieces: np.ndarray, n: int, boxes: list, mask: np.ndarray,
@@ -870,12 +871,6 @@ def _spot_pieces(cut: np.ndarray, pieces: np.ndarray, n: int, boxes: list, mask:
     spot = np.zeros(n + 1, dtype=bool)
     spot[ids] = depth.min(axis=0) >= VALLEY_SPOT_ISOTROPY * np.maximum(depth.max(axis=0), 1e-6)
     return spot
-
-
-def _without_scan_lines(cut: np.ndarray, flat: np.ndarray, row_offsets: np.ndarray) -> np.ndarray:
-    """`cut` without its dark scan lines (:func:`_scan_line_pieces`)."""
-    pieces, n, boxes = _cut_pieces(cut)
-    return cut & ~_scan_line_pieces(cut, pieces, n, boxes, flat, row_offsets)[pieces]
 
 
 def _scan_line_pieces(cut: np.ndarray, pieces: np.ndarray, n: int, boxes: list, flat: np.ndarray,
@@ -922,8 +917,8 @@ def _split_touching_valleys(
     """Split touching grains at dark valleys and at narrow necks; returns labels, n_components, n_grains.
 
     Pixels of the mask whose valley strength exceeds `threshold` are cut out (but for round dark
-    spots, :func:`_without_enclosed_spots`, and dark scan lines, :func:`_without_scan_lines`,
-    given `flat` and its `row_offsets`), and so are those
+    spots and, given `flat` and its `row_offsets`, dark scan lines: :func:`_without_non_grooves`),
+    and so are those
     whose `ridge_z` (bright contact lines, :func:`ridge_strength`) does, inside the unfilled
     `ridge_mask` and clear of the valleys (``RIDGE_*``); what is left is
     split at its necks by :func:`_split_touching` (the same relative criterion).  Pieces whose
@@ -937,17 +932,7 @@ def _split_touching_valleys(
     components, n_comp = ndi.label(mask, structure=eight)
     if n_comp == 0:
         return components.astype(np.int32), 0, 0
-    cut = valley_z > threshold
-    # dark spots and dark scan lines are put back, judged on one labelling of the cut
-    pieces, n_pieces, boxes = _cut_pieces(cut)
-    not_groove = np.zeros(n_pieces + 1, dtype=bool)
-    if VALLEY_SPOT_MAX_PX:
-        not_groove |= _spot_pieces(cut, pieces, n_pieces, boxes, mask, smooth)
-    if row_offsets is not None and flat is not None and VALLEY_SCANLINE_SHARE > 0:
-        not_groove |= _scan_line_pieces(cut, pieces, n_pieces, boxes, flat, row_offsets)
-    if not_groove.any():
-        cut &= ~not_groove[pieces]
-    del pieces, boxes
+    cut = _without_non_grooves(valley_z > threshold, mask, smooth, flat=flat, row_offsets=row_offsets)
     interior = mask & ~cut
     ridge = None
     if ridge_z is not None:
@@ -958,12 +943,12 @@ def _split_touching_valleys(
         ridge &= depth > RIDGE_INSET_PX
         ridge &= near_valley == 0
         del near_valley
-        if RIDGE_PIECE_DEPTH_PX > RIDGE_INSET_PX and ridge.any():
+        if ridge.any():  # whole pieces: deep enough somewhere and more than a lone pixel
             pieces, n_pieces = ndi.label(ridge, structure=np.ones((3, 3), dtype=bool))
-            deep = label_max(depth[ridge], pieces[ridge], n_pieces) > RIDGE_PIECE_DEPTH_PX
-            deep &= np.bincount(pieces[ridge], minlength=n_pieces + 1) >= RIDGE_MIN_PIECE_PX
-            deep[0] = False
-            ridge = deep[pieces]
+            keep = label_max(depth[ridge], pieces[ridge], n_pieces) > RIDGE_PIECE_DEPTH_PX
+            keep &= np.bincount(pieces[ridge], minlength=n_pieces + 1) >= RIDGE_MIN_PIECE_PX
+            keep[0] = False
+            ridge = keep[pieces]
         del depth
         interior &= ~ridge
     markers, _, n_markers = _split_touching(interior, split_ratio=split_ratio, offset_px=offset_px)

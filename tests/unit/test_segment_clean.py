@@ -339,12 +339,12 @@ def test_a_groove_detected_in_pieces_is_not_a_spot() -> None:
     mask[:, :4] = mask[:, -4:] = False
     cut = np.zeros((64, 64), dtype=bool)
     cut[20:24, 31:33] = cut[40:44, 31:33] = True  # two enclosed pieces of the groove
-    assert np.array_equal(seg_mod._without_enclosed_spots(cut, mask, smooth), cut)
+    assert np.array_equal(seg_mod._without_non_grooves(cut, mask, smooth), cut)
     spot = smooth.copy()
     spot[10:13, 10:13] = 0.3  # an enclosed round dark spot
     cut2 = np.zeros((64, 64), dtype=bool)
     cut2[10:13, 10:13] = True
-    assert not seg_mod._without_enclosed_spots(cut2, mask, spot).any()
+    assert not seg_mod._without_non_grooves(cut2, mask, spot).any()
 
 
 def test_a_dark_scan_line_is_not_a_cut_but_a_groove_is() -> None:
@@ -354,7 +354,10 @@ def test_a_dark_scan_line_is_not_a_cut_but_a_groove_is() -> None:
     cut[30, 20:41] = True
     jitter = np.full((64, 128), 0.6, dtype=np.float32)
     jitter[30, :] -= 0.1
-    assert not seg_mod._without_scan_lines(cut, jitter, seg_mod.line_offsets(jitter)).any()
+    assert not seg_mod._without_non_grooves(cut, np.ones_like(cut), jitter, flat=jitter,
+                                            row_offsets=seg_mod.line_offsets(jitter)).any()
     groove = np.full((64, 128), 0.6, dtype=np.float32)
     groove[30, 20:41] -= 0.1
-    assert np.array_equal(seg_mod._without_scan_lines(cut, groove, seg_mod.line_offsets(groove)), cut)
+    kept = seg_mod._without_non_grooves(cut, np.ones_like(cut), groove, flat=groove,
+                                        row_offsets=seg_mod.line_offsets(groove))
+    assert np.array_equal(kept, cut)
