@@ -5,7 +5,8 @@ How small that is depends on the image: its noise (dose), the contrast between g
 matrix, and the smoothing and threshold the segmentation chose.  Rather than quote one figure
 for all images, :func:`detection_limit` measures it for each analysed image by simulation:
 disks of radius 1-16 px at random sub-pixel positions are rendered at the image's own matrix
-and grain levels, blurred by a point-spread function of ``PSF_SIGMA_PX``, given the image's own
+and grain levels, blurred as much as the image's own grain edges are (``edge_sigma_px`` of the
+segmentation; ``PSF_SIGMA_PX`` when it could not be measured), given the image's own
 level-dependent noise, and run through the same detection steps with the same parameters
 (smoothing sigma, threshold and hysteresis band, minimum area, half-maximum edge refinement).
 A radius is detected reliably when at least ``RELIABLE_RECALL`` of its disks are found with
@@ -13,7 +14,8 @@ IoU >= 0.5 (the benchmark's matching rule); the limit is the smallest radius fro
 larger one is reliable too.
 
 Assumptions, stated where the figure is reported: grains as bright as the median grain of the
-image (dimmer small grains are harder), white noise, a Gaussian PSF of 1 px.  ``bench/accuracy.py``
+image (dimmer small grains are harder), white noise, a Gaussian PSF as wide as the measured edge
+width.  ``bench/accuracy.py``
 checks the figure against the recall of small grains measured on synthetic images with truth.
 """
 
@@ -36,8 +38,12 @@ RADII_PX: tuple[float, ...] = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 11.0
 N_DISKS = 40
 #: Fraction of disks that must be found for a radius to count as reliably detected.
 RELIABLE_RECALL = 0.9
-#: Gaussian point-spread function assumed for the microscope (px).
+#: Gaussian point-spread function assumed for the microscope (px) when the image's edge width
+#: could not be measured.
 PSF_SIGMA_PX = 1.0
+#: The simulated PSF is never sharper than this (px): edges measured sharper than ~0.5 px are
+#: at the pixel's own size (the slope is taken over 2 px), and a narrower Gaussian is no blur.
+PSF_MIN_SIGMA_PX = 0.5
 _SUPERSAMPLE = 4
 
 
@@ -54,15 +60,18 @@ class DetectionLimit:
         Fraction of simulated disks found at each radius (px).
     contrast_to_noise : float
         (grain level - matrix level) / matrix noise sigma of the image, before smoothing.
+    psf_sigma_px : float
+        The Gaussian blur the simulated disks were given (px).
     """
 
     radius_px: float | None
     recall_by_radius: dict[float, float]
     contrast_to_noise: float
+    psf_sigma_px: float = PSF_SIGMA_PX
 
 
 def _render_disks(
-    radius: float, matrix: float, grain: float, rng: np.random.Generator
+    radius: float, matrix: float, grain: float, rng: np.random.Generator, psf_sigma_px: float = PSF_SIGMA_PX
 ) -> tuple[np.ndarray, np.ndarray]:
     """A field of N_DISKS disks of `radius` on a grid, noiseless, blurred by the PSF; and their truth."""
     cell = int(2 * np.ceil(radius) + 14)
@@ -88,7 +97,7 @@ def _render_disks(
         truth[tsl][((py[tsl] - cy) ** 2 + (px[tsl] - cx) ** 2 <= radius**2) & (truth[tsl] == 0)] = k + 1
     cover = cv2.resize(fine, (size, size), interpolation=cv2.INTER_AREA)
     image = matrix + (grain - matrix) * cover
-    image = cv2.GaussianBlur(image, (0, 0), PSF_SIGMA_PX, borderType=cv2.BORDER_REFLECT)
+    image = cv2.GaussianBlur(image, (0, 0), psf_sigma_px, borderType=cv2.BORDER_REFLECT)
     return image.astype(np.float32), truth
 
 
@@ -118,12 +127,14 @@ def detection_limit(seg: SegmentationResult, *, seed: int = 0) -> DetectionLimit
     """
     matrix, grain = seg.matrix_level, seg.grain_level
     n_m, n_g = seg.noise_matrix, seg.noise_grain
+    psf = float(seg.edge_sigma_px) if np.isfinite(seg.edge_sigma_px) else PSF_SIGMA_PX
+    psf = max(psf, PSF_MIN_SIGMA_PX)
     if not all(np.isfinite(v) for v in (matrix, grain, n_m, n_g)) or not grain > matrix:
-        return DetectionLimit(None, {}, float("nan"))
+        return DetectionLimit(None, {}, float("nan"), psf)
     rng = np.random.default_rng(seed)
     recall: dict[float, float] = {}
     for radius in RADII_PX:
-        clean, truth = _render_disks(radius, matrix, grain, rng)
+        clean, truth = _render_disks(radius, matrix, grain, rng, psf)
         frac = (clean - matrix) / (grain - matrix)
         noisy = clean + (n_m + (n_g - n_m) * frac) * rng.standard_normal(clean.shape).astype(np.float32)
         sigma = seg.smoothing_sigma_px
@@ -141,4 +152,5 @@ def detection_limit(seg: SegmentationResult, *, seed: int = 0) -> DetectionLimit
         radius_px=min(reliable) if reliable else None,
         recall_by_radius=recall,
         contrast_to_noise=float((grain - matrix) / n_m),
+        psf_sigma_px=psf,
     )

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .config import AnalysisConfig
-from .detection import PSF_SIGMA_PX, RELIABLE_RECALL, detection_limit
+from .detection import RELIABLE_RECALL, detection_limit
 from .distribution import SizeDistribution, size_distribution
 from .graph import JUNCTION_COLUMNS, build_graph, nearest_grain_pixels
 from .io import Micrograph
@@ -212,13 +212,21 @@ def analyze(micrograph: Micrograph, config: AnalysisConfig | None = None, *,
         "matrix_level": seg.matrix_level,
         "grain_level": seg.grain_level,
         "contrast_to_noise": limit.contrast_to_noise,
+        # The grain edges' width as a Gaussian sigma (px; the image's resolution as measured from
+        # its edges, morpho.segment.edge_sigma_px) and the valley filter's width relative to its
+        # design that it implied (1 unless the edges are wider than 1.8 px).
+        "edge_sigma_px": None if not np.isfinite(seg.edge_sigma_px) else round(seg.edge_sigma_px, 3),
+        "line_scale": seg.line_scale,
         # The smallest grain radius found reliably (>= 90 % of simulated grains of that radius at
         # this image's levels, noise and settings; morpho.detection).  None: not even 16 px.
         "detection_limit_radius_px": limit.radius_px,
         "detection_limit_radius_m": None if limit.radius_px is None else limit.radius_px * px,
         "detection_limit_basis": (
             f"simulated disks at this image's grain and matrix levels and noise, Gaussian PSF "
-            f"{PSF_SIGMA_PX:g} px, same smoothing/threshold/size cut; reliable = recall >= {RELIABLE_RECALL:g} "
+            f"{limit.psf_sigma_px:.2f} px ("
+            + ("the measured edge width" if np.isfinite(seg.edge_sigma_px)
+               else "assumed: too few clear edges to measure")
+            + f"), same smoothing/threshold/size cut; reliable = recall >= {RELIABLE_RECALL:g} "
             "at IoU >= 0.5"
             + ("; measured for the threshold method (this run used segment.method = regions)"
                if cfg.segment.method == "regions" else "")

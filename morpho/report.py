@@ -63,13 +63,15 @@ def _frame_table(frame: Any, columns: list[str], limit: int = 25) -> str:
 def _detection_sentence(seg: dict[str, Any]) -> str:
     """One sentence stating the image's detection limit (or that it could not be measured)."""
     r_px, r_m = seg.get("detection_limit_radius_px"), seg.get("detection_limit_radius_m")
+    edge = seg.get("edge_sigma_px")
     if r_px is None or r_m is None:
         return ("<p>Detection limit: not measured (no grain or matrix level, or grains of 16 px radius are not "
                 "found reliably).</p>")
     return (
         f"<p>Detection limit: grains of radius &ge; {r_px:g} px ({r_m * 1e9:.1f} nm) are found reliably at this "
-        f"image's noise and contrast (contrast-to-noise {seg.get('contrast_to_noise', float('nan')):.1f}); "
-        "smaller grains are missed or under-counted.</p>"
+        f"image's noise and contrast (contrast-to-noise {seg.get('contrast_to_noise', float('nan')):.1f})"
+        + (f" and resolution (grain edges {edge:.2f} px wide, as a Gaussian sigma)" if edge is not None else "")
+        + "; smaller grains are missed or under-counted.</p>"
     )
 
 

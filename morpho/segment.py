@@ -133,6 +133,18 @@ VALLEY_SIGMA_ACROSS_PX = 0.7
 VALLEY_SIGMA_ALONG_PX = 3.0
 VALLEY_SIDE_PX = 2.0
 VALLEY_ORIENTATIONS = 8
+#: The image's edge width (:func:`edge_sigma_px`) floors the valley filter's pixel scale
+#: (:func:`line_scale`): beyond LINE_DESIGN_EDGE_SIGMA_PX the filter is widened in proportion.
+#: Edge widths read on the bench: 1.2-1.35 px on the synthetic presets (blur 0.9-1.2 px, noisy to
+#: noiseless, JPEG, NLM-denoised), 1.1-1.25 px on the BAM TiO2 micrographs, 1.7-1.8 px on
+#: edge-brightened grains (the rim reads as width), 2.2-2.4 px on the presets blurred 2x.
+LINE_DESIGN_EDGE_SIGMA_PX = 1.8
+#: :func:`edge_sigma_px`: crossings within EDGE_WINDOW_PX of a rise of EDGE_MIN_RISE x contrast;
+#: at most EDGE_SAMPLE of them are used, at least EDGE_MIN_CROSSINGS needed.
+EDGE_WINDOW_PX = 5
+EDGE_MIN_RISE = 0.5
+EDGE_SAMPLE = 20_000
+EDGE_MIN_CROSSINGS = 100
 #: A valley-split marker needs an inscribed radius of at least this (px); thinner slivers left
 #: between two valley lines (a bright rim, a ridge) are not grains of their own.
 VALLEY_MARKER_MIN_RADIUS_PX = 1.5
@@ -266,6 +278,11 @@ class SegmentationResult:
         Half-width of the hysteresis band around `threshold`.
     n_tiles : int
         Tiles the local steps ran on (1: the whole image at once; see ``segment.tile_px``).
+    edge_sigma_px : float
+        Width of the grain edges as a Gaussian blur sigma, px (:func:`edge_sigma_px`; NaN when
+        too few clear edges): the image's resolution as morpho sees it.
+    line_scale : float
+        The valley filter's width across a line relative to its design (:func:`line_scale`).
     """
 
     labels: np.ndarray
@@ -281,6 +298,8 @@ class SegmentationResult:
     noise_grain: float = float("nan")
     band: float = 0.0
     n_tiles: int = 1
+    edge_sigma_px: float = float("nan")
+    line_scale: float = 1.0
 
 
 def _validate_image(image: np.ndarray) -> np.ndarray:
@@ -663,25 +682,28 @@ def _shifted(image: np.ndarray, shifts: Sequence[tuple[float, float]]) -> list[n
     return outs
 
 
-def _oriented_valley(image: np.ndarray) -> np.ndarray:
+def _oriented_valley(image: np.ndarray, scale: float = 1.0) -> np.ndarray:
     """Dark-line response: how much darker a line is than *both* of its sides, best orientation.
 
     For each orientation the image is averaged along the line (anisotropic Gaussian) and the
     response is ``min(side_+ - centre, side_- - centre)`` with the sides ``VALLEY_SIDE_PX``
     across.  Requiring both sides brighter is what separates a groove between two grains from
     the dark foot of a single step (the inner edge of a bright rim, a grain's own edge, the
-    flank of a bright scan line), which a second-derivative filter also answers.
+    flank of a bright scan line), which a second-derivative filter also answers.  `scale`
+    widens the filter across the line (:func:`line_scale`).
     """
-    return _oriented_lines(image, ridges=False)[0]
+    return _oriented_lines(image, ridges=False, scale=scale)[0]
 
 
-def _oriented_lines(image: np.ndarray, *, ridges: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+def _oriented_lines(image: np.ndarray, *, ridges: bool = True,
+                    scale: float = 1.0) -> tuple[np.ndarray, np.ndarray | None]:
     """:func:`_oriented_valley` and, from the same filtered images, the bright-line response
     ``centre - max(side_+, side_-)`` (the valley response of the negated image, bit for bit)
-    over the orientations away from the scan direction (``RIDGE_SKIP_SIN``)."""
+    over the orientations away from the scan direction (``RIDGE_SKIP_SIN``).  The width across
+    the line and the distance to its sides are multiplied by `scale` (:func:`line_scale`)."""
     valley = ridge = None
-    d = VALLEY_SIDE_PX
-    for kernel, theta in _line_kernels(VALLEY_SIGMA_ACROSS_PX, VALLEY_SIGMA_ALONG_PX, VALLEY_ORIENTATIONS):
+    d = VALLEY_SIDE_PX * scale
+    for kernel, theta in _line_kernels(VALLEY_SIGMA_ACROSS_PX * scale, VALLEY_SIGMA_ALONG_PX, VALLEY_ORIENTATIONS):
         centre = cv2.filter2D(image, cv2.CV_32F, kernel, borderType=cv2.BORDER_REFLECT)
         dy, dx = d * np.sin(theta), d * np.cos(theta)
         resp, other = _shifted(centre, [(dy, dx), (-dy, -dx)])
@@ -699,11 +721,12 @@ def _oriented_lines(image: np.ndarray, *, ridges: bool = True) -> tuple[np.ndarr
     return valley, ridge
 
 
-@functools.lru_cache(maxsize=1)
-def _valley_noise_response() -> tuple[float, float, float]:
-    """Median, robust sd and 99th percentile of :func:`_oriented_valley` on unit white noise (fixed seed)."""
+@functools.lru_cache(maxsize=4)
+def _valley_noise_response(scale: float = 1.0) -> tuple[float, float, float]:
+    """Median, robust sd and 99th percentile of :func:`_oriented_valley` (at `scale`) on unit
+    white noise (fixed seed)."""
     noise = np.random.default_rng(0).standard_normal((256, 256)).astype(np.float32)
-    resp = _oriented_valley(noise)[16:-16, 16:-16]
+    resp = _oriented_valley(noise, scale)[16:-16, 16:-16]
     med = float(np.median(resp))
     return med, _MAD_TO_SIGMA * float(np.median(np.abs(resp - med))), float(np.percentile(resp, 99.0))
 
@@ -730,7 +753,8 @@ def _noise_by_level(image: np.ndarray, smooth: np.ndarray, n_levels: int = 12) -
 
 
 def valley_strength(
-    image: np.ndarray, smooth: np.ndarray, *, noise_by_level: tuple[np.ndarray, np.ndarray] | None = None
+    image: np.ndarray, smooth: np.ndarray, *, noise_by_level: tuple[np.ndarray, np.ndarray] | None = None,
+    scale: float = 1.0,
 ) -> np.ndarray:
     """Dark-line (contact groove, narrow gap) strength in units of the local noise.
 
@@ -749,6 +773,9 @@ def valley_strength(
     noise_by_level : (levels, sigmas), optional
         The noise as a function of grey level, if the caller has it already; measured here
         otherwise.
+    scale : float
+        The filter's width across the line, relative to its design (:func:`line_scale` of the
+        image's edge width; 1 for edges as sharp as a 1-2 px groove's).
 
     Returns
     -------
@@ -766,18 +793,20 @@ def valley_strength(
     """
     img = np.asarray(image, dtype=np.float32)
     levels, sigmas = noise_by_level if noise_by_level is not None else _noise_by_level(img, smooth)
-    return _in_noise_units(_oriented_valley(img), smooth, levels, sigmas)
+    return _in_noise_units(_oriented_valley(img, scale), smooth, levels, sigmas, scale)
 
 
 def line_strengths(
-    image: np.ndarray, smooth: np.ndarray, *, noise_by_level: tuple[np.ndarray, np.ndarray] | None = None
+    image: np.ndarray, smooth: np.ndarray, *, noise_by_level: tuple[np.ndarray, np.ndarray] | None = None,
+    scale: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`valley_strength` and :func:`ridge_strength` together (one pass of the line filter)."""
     img = np.asarray(image, dtype=np.float32)
     levels, sigmas = noise_by_level if noise_by_level is not None else _noise_by_level(img, smooth)
-    valley, ridge = _oriented_lines(img)
+    valley, ridge = _oriented_lines(img, scale=scale)
     assert ridge is not None
-    return _in_noise_units(valley, smooth, levels, sigmas), _in_noise_units(ridge, smooth, levels, sigmas)
+    return (_in_noise_units(valley, smooth, levels, sigmas, scale),
+            _in_noise_units(ridge, smooth, levels, sigmas, scale))
 
 
 def ridge_strength(
@@ -803,14 +832,16 @@ def ridge_strength(
     return line_strengths(image, smooth, noise_by_level=noise_by_level)[1]
 
 
-def _in_noise_units(z: np.ndarray, smooth: np.ndarray, levels: np.ndarray, sigmas: np.ndarray) -> np.ndarray:
-    """`z` (a valley-filter response) as a z-score against white noise of the local level, in place."""
+def _in_noise_units(z: np.ndarray, smooth: np.ndarray, levels: np.ndarray, sigmas: np.ndarray,
+                    scale: float = 1.0) -> np.ndarray:
+    """`z` (a valley-filter response at `scale`) as a z-score against white noise of the local
+    level, in place."""
     local = np.interp(smooth, levels, sigmas).astype(np.float32)
-    med, scale, _ = _valley_noise_response()
-    # (z - med * local) / (scale * local), in place (the same float32 operations)
+    med, spread, _ = _valley_noise_response(scale)
+    # (z - med * local) / (spread * local), in place (the same float32 operations)
     work = local * med
     z -= work
-    np.multiply(local, scale, out=work)
+    np.multiply(local, spread, out=work)
     z /= work
     return z
 
@@ -1256,7 +1287,7 @@ def segment(image: np.ndarray, *, pixel_size_m: float, config: SegmentConfig | N
         raw_mask, mask = _masks(smooth, est, cfg)
         _require_matrix(mask)
         del mask
-        valley_z = valley_strength(flat, smooth, noise_by_level=est.valley_levels)
+        valley_z = valley_strength(flat, smooth, noise_by_level=est.valley_levels, scale=est.line_scale)
         labels = segment_regions(flat, smooth, est.noise_levels, valley_z,
                                  matrix_level=matrix_mode(smooth, ~raw_mask))
         labels = relabel_raster_order(labels)
@@ -1296,6 +1327,8 @@ def segment(image: np.ndarray, *, pixel_size_m: float, config: SegmentConfig | N
         noise_grain=noise_grain,
         band=float(est.band),
         n_tiles=est.n_tiles,
+        edge_sigma_px=est.edge_sigma,
+        line_scale=est.line_scale,
     )
 
 
@@ -1352,6 +1385,8 @@ class _Estimates:
     row_offsets: np.ndarray  # each scan line's offset in `flat` (float32 per row; 0 once removed)
     contrast: float  # grain minus matrix median of `smooth` (:func:`_phase_medians`)
     min_area_px: int
+    edge_sigma: float  # :func:`edge_sigma_px` (NaN: too few clear edges)
+    line_scale: float  # :func:`line_scale` of it: the line filter's width across
     n_tiles: int = 1
 
 
@@ -1385,16 +1420,82 @@ def _estimate(arr: np.ndarray, cfg: SegmentConfig, pixel_size_m: float) -> _Esti
     noise_levels = (levels, np.maximum(sigmas, floor))
     # The matrix's own "valleys", where they exceed what its white noise explains by more than
     # MATRIX_VALLEY_EXCESS (on the noisy bench films they are within 5 % of it: nothing changes).
-    matrix_valley = _matrix_valley_sigma(flat, smooth, threshold)
+    edge_sigma = edge_sigma_px(smooth, threshold, contrast, sigma)
+    scale = line_scale(edge_sigma)
+    matrix_valley = _matrix_valley_sigma(flat, smooth, threshold, scale=scale)
     matrix_noise = float(np.interp(matrix_median, levels, sigmas))
     if not matrix_valley > MATRIX_VALLEY_EXCESS * matrix_noise:
         matrix_valley = 0.0
     valley_levels = (levels, np.maximum(noise_levels[1], matrix_valley))
     return _Estimates(flat, smooth, noise, sigma, threshold, band, noise_levels, (levels, sigmas), valley_levels,
-                      row_offsets, contrast, min_area_px)
+                      row_offsets, contrast, min_area_px, edge_sigma, scale)
 
 
-def _matrix_valley_sigma(flat: np.ndarray, smooth: np.ndarray, threshold: float, window: int = 1024) -> float:
+def edge_sigma_px(smooth: np.ndarray, threshold: float, contrast: float, smoothing_sigma_px: float) -> float:
+    """The width of the grain edges: the Gaussian sigma (px) of a blurred step that rises as they do.
+
+    The image's real resolution (the microscope's probe and the scan, and whatever was done to
+    the file since: a blur, a resize) sets how wide a groove between two grains can look.
+    Measured where the smoothed image crosses `threshold` with a clear step around it (the
+    smoothed image spans at least ``EDGE_MIN_RISE`` x `contrast` within ``EDGE_WINDOW_PX``): a
+    step of height h blurred by a Gaussian of sigma s rises at most h / (sqrt(2 pi) s) per pixel,
+    so each crossing gives s = h / (sqrt(2 pi) |grad|); the median over the crossings has the
+    smoothing of `smooth` taken out in quadrature.
+
+    A bright rim along the edges (edge brightening) raises the step more than the slope: such
+    edges read ~40 % wider than their blur (1.2 px blur reads 1.75 px); edges sharper than
+    ~1 px read ~0.9 px (the slope is taken over 2 px).  NaN when fewer than
+    ``EDGE_MIN_CROSSINGS`` crossings qualify.
+
+    Examples
+    --------
+    >>> img = np.full((96, 96), 0.2, np.float32); img[24:72, 24:72] = 0.8
+    >>> blurred = cv2.GaussianBlur(img, (0, 0), 2.0)
+    >>> smooth = cv2.GaussianBlur(blurred, (0, 0), 1.0)
+    >>> abs(edge_sigma_px(smooth, 0.5, 0.6, 1.0) - 2.0) < 0.1  # blurred by 2 px, then smoothed by 1
+    True
+    """
+    above = smooth >= threshold
+    cross = np.zeros(above.shape, dtype=bool)
+    cross[:, 1:] |= above[:, 1:] != above[:, :-1]
+    cross[1:] |= above[1:] != above[:-1]
+    w = EDGE_WINDOW_PX
+    cross[:w], cross[-w:], cross[:, :w], cross[:, -w:] = False, False, False, False
+    ys, xs = np.nonzero(cross)
+    del above, cross
+    if ys.size > EDGE_SAMPLE:  # the median needs no more: a fixed stride keeps it deterministic
+        keep = np.linspace(0, ys.size - 1, EDGE_SAMPLE).astype(np.intp)
+        ys, xs = ys[keep], xs[keep]
+    patches = np.lib.stride_tricks.sliding_window_view(smooth, (2 * w + 1, 2 * w + 1))  # a view: no copy
+    win = patches[ys - w, xs - w]  # (n, 2w+1, 2w+1): the window around each crossing
+    rise = win.max(axis=(1, 2)) - win.min(axis=(1, 2))
+    del win, patches
+    grad = 0.5 * np.hypot(smooth[ys, xs + 1] - smooth[ys, xs - 1], smooth[ys + 1, xs] - smooth[ys - 1, xs])
+    ok = (rise >= EDGE_MIN_RISE * contrast) & (grad > 0)
+    if np.count_nonzero(ok) < EDGE_MIN_CROSSINGS or not contrast > 0:
+        return float("nan")
+    total = float(np.median(rise[ok] / (np.sqrt(2.0 * np.pi) * grad[ok])))
+    return float(np.sqrt(max(total**2 - smoothing_sigma_px**2, 0.0)))
+
+
+def line_scale(edge_sigma: float) -> float:
+    """How much wider than its design the line filter is drawn across, for edges `edge_sigma` wide.
+
+    The valley and bright-line filters (``VALLEY_SIGMA_ACROSS_PX``, ``VALLEY_SIDE_PX``) match a
+    1-2 px groove between edges up to ``LINE_DESIGN_EDGE_SIGMA_PX`` wide; a blurrier image
+    spreads the same groove over more pixels, and the filter's sides would sit inside it.  The
+    edge width is the floor: the filter grows in proportion beyond it (1 when not measured).
+
+    >>> line_scale(1.2), line_scale(3.6), line_scale(float("nan"))
+    (1.0, 2.0, 1.0)
+    """
+    if not np.isfinite(edge_sigma) or edge_sigma <= LINE_DESIGN_EDGE_SIGMA_PX:
+        return 1.0
+    return round(float(edge_sigma) / LINE_DESIGN_EDGE_SIGMA_PX, 2)
+
+
+def _matrix_valley_sigma(flat: np.ndarray, smooth: np.ndarray, threshold: float, window: int = 1024,
+                         scale: float = 1.0) -> float:
     """The noise that would explain the valley filter's response in the matrix (0 if too little).
 
     The valley filter's units assume white noise.  Scan-line jitter, JPEG block edges and
@@ -1410,8 +1511,8 @@ def _matrix_valley_sigma(flat: np.ndarray, smooth: np.ndarray, threshold: float,
     matrix[:16], matrix[-16:], matrix[:, :16], matrix[:, -16:] = False, False, False, False
     if np.count_nonzero(matrix) < MATRIX_VALLEY_MIN_PX:
         return 0.0
-    resp = _oriented_valley(np.ascontiguousarray(flat[win]))[matrix]
-    return float(np.percentile(resp, 99.0)) / _valley_noise_response()[2]
+    resp = _oriented_valley(np.ascontiguousarray(flat[win]), scale)[matrix]
+    return float(np.percentile(resp, 99.0)) / _valley_noise_response(scale)[2]
 
 
 def line_offsets(flat: np.ndarray, sigma_px: float = 2.0) -> np.ndarray:
@@ -1513,7 +1614,7 @@ def _threshold_labels(flat: np.ndarray, smooth: np.ndarray, est: _Estimates, cfg
         _require_matrix(mask)
     valley_z = None
     if cfg.split_touching and cfg.valley_threshold is not None:
-        valley_z, ridge_z = line_strengths(flat, smooth, noise_by_level=est.valley_levels)
+        valley_z, ridge_z = line_strengths(flat, smooth, noise_by_level=est.valley_levels, scale=est.line_scale)
         labels, n_comp, n_grains = _split_touching_valleys(
             mask, valley_z, smooth, threshold=cfg.valley_threshold, split_ratio=cfg.split_ratio,
             offset_px=cfg.split_offset_px, ridge_z=ridge_z, ridge_mask=raw_mask, flat=flat,
@@ -1539,7 +1640,7 @@ def _threshold_labels(flat: np.ndarray, smooth: np.ndarray, est: _Estimates, cfg
     n_removed += n_late
     if cfg.split_touching and cfg.split_by_level:
         if valley_z is None:
-            valley_z = valley_strength(flat, smooth, noise_by_level=est.valley_levels)
+            valley_z = valley_strength(flat, smooth, noise_by_level=est.valley_levels, scale=est.line_scale)
         labels, n_level = _split_by_level(labels, flat, smooth, est.noise_levels, valley_z,
                                           row_offsets=est.row_offsets[row0 : row0 + flat.shape[0]],
                                           min_step=LEVEL_STEP_CONTRAST * est.contrast)

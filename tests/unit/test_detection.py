@@ -11,7 +11,8 @@ from morpho.segment import relabel_raster_order, segment
 PX = 2e-9
 
 
-def _field(radii: list[float], *, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _field(radii: list[float], *, noise: float, rng: np.random.Generator,
+           blur: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Disks of the given radii on a 24-px grid beside one large grain, noisy; image and truth."""
     rows, cols = 360, 360
     yy, xx = np.mgrid[:rows, :cols]
@@ -23,7 +24,7 @@ def _field(radii: list[float], *, noise: float, rng: np.random.Generator) -> tup
         k += 1
         truth[(yy - cy) ** 2 + (xx - cx) ** 2 <= rad**2] = k
     img = np.where(truth > 0, 0.6, 0.2).astype(np.float32)
-    img = cv2.GaussianBlur(img, (0, 0), 1.0) + rng.normal(0, noise, img.shape).astype(np.float32)
+    img = cv2.GaussianBlur(img, (0, 0), blur) + rng.normal(0, noise, img.shape).astype(np.float32)
     return img, relabel_raster_order(truth)
 
 
@@ -69,3 +70,20 @@ def test_detection_limit_is_reproducible():
     img, _ = _field([4.0] * 10, noise=0.08, rng=rng)
     seg = segment(img, pixel_size_m=PX)
     assert detection_limit(seg) == detection_limit(seg)
+
+
+def test_detection_limit_simulates_the_images_own_blur():
+    """The simulated disks are blurred as much as the image's measured edges; a blurrier image
+    has a larger limit, and it is still never optimistic."""
+    present = (2.0, 3.0, 4.0, 5.0, 8.0)
+    radii = [r for r in present for _ in range(20)]
+    sharp_img, _ = _field(radii, noise=0.05, rng=np.random.default_rng(6), blur=1.0)
+    img, truth = _field(radii, noise=0.05, rng=np.random.default_rng(6), blur=2.5)
+    sharp, seg = segment(sharp_img, pixel_size_m=PX), segment(img, pixel_size_m=PX)
+    assert 0.8 <= sharp.edge_sigma_px <= 1.5
+    assert 2.0 <= seg.edge_sigma_px <= 3.0
+    limit = detection_limit(seg)
+    assert limit.psf_sigma_px == pytest.approx(seg.edge_sigma_px)
+    assert limit.radius_px > detection_limit(sharp).radius_px
+    measured = {r: _recall_of_radius(truth, seg.labels, r) for r in present}
+    assert all(measured[r] >= 0.9 for r in present if r >= limit.radius_px), (limit, measured)

@@ -361,3 +361,43 @@ def test_a_dark_scan_line_is_not_a_cut_but_a_groove_is() -> None:
     kept = seg_mod._without_non_grooves(cut, np.ones_like(cut), groove, flat=groove,
                                         row_offsets=seg_mod.line_offsets(groove))
     assert np.array_equal(kept, cut)
+
+
+@pytest.mark.parametrize("blur", [1.2, 2.4])
+def test_edge_width_is_the_images_blur(blur):
+    """The grain edges' width (segment.edge_sigma_px) reads the generator's PSF; only edges wider
+    than the line filter's design (LINE_DESIGN_EDGE_SIGMA_PX) widen the filter."""
+    img = make_sem_micrograph((512, 512), preset="inox-bimodal", rng=11, params={"blur_sigma_px": blur}).image
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        seg = segment(img, pixel_size_m=2e-9)
+    assert seg.edge_sigma_px == pytest.approx(blur, rel=0.15)
+    assert (seg.line_scale > 1.0) == (blur > seg_mod.LINE_DESIGN_EDGE_SIGMA_PX)
+    assert seg.line_scale == seg_mod.line_scale(seg.edge_sigma_px)
+
+
+def test_edge_width_needs_clear_edges():
+    rng = np.random.default_rng(0)
+    noise = (0.5 + 0.01 * rng.standard_normal((128, 128))).astype(np.float32)
+    assert np.isnan(seg_mod.edge_sigma_px(noise, 0.5, 0.4, 1.0))  # crossings, but no step of the contrast
+    step = np.full((64, 128), 0.2, np.float32)
+    step[:, 64:] = 0.8
+    assert np.isnan(seg_mod.edge_sigma_px(step, 0.5, 0.6, 0.0))  # one short edge: too few crossings
+    assert seg_mod.edge_sigma_px(np.vstack([step] * 3), 0.5, 0.6, 0.0) == pytest.approx(0.8, abs=0.05)
+
+
+def test_wider_line_filter_keeps_its_noise_units():
+    """At any scale the filter's response to white noise is calibrated to z ~ N(0, 1)-like units,
+    and a groove blurred like the image still stands out more to the widened filter."""
+    rng = np.random.default_rng(2)
+    img = np.full((128, 128), 0.6, np.float32)
+    img[:, 62:66] = 0.3
+    img = cv2.GaussianBlur(img, (0, 0), 2.5) + 0.02 * rng.standard_normal((128, 128)).astype(np.float32)
+    smooth = cv2.GaussianBlur(img, (0, 0), 1.0)
+    levels = (np.array([0.0, 1.0]), np.array([0.02, 0.02]))
+    for scale in (1.0, 1.5):
+        z = seg_mod.valley_strength(img, smooth, noise_by_level=levels, scale=scale)
+        assert abs(float(np.median(z[:, 10:40]))) < 0.5
+    z1 = seg_mod.valley_strength(img, smooth, noise_by_level=levels)[10:-10, 63:65].mean()
+    z2 = seg_mod.valley_strength(img, smooth, noise_by_level=levels, scale=1.5)[10:-10, 63:65].mean()
+    assert z2 > 1.2 * z1
