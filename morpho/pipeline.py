@@ -26,7 +26,7 @@ from .io import Micrograph
 from .measure import GRAIN_COLUMNS, measure_grains
 from .percolation import PercolationResult, cluster_census, percolation_analysis
 from .physics import compute_physics
-from .segment import SegmentationResult, default_threads, segment
+from .segment import LINE_DESIGN_EDGE_SIGMA_PX, SegmentationResult, default_threads, segment
 
 __all__ = ["CONTRACT_GRAIN_COLUMNS", "CONTRACT_JUNCTION_COLUMNS", "AnalysisResult", "analyze"]
 
@@ -224,8 +224,10 @@ def analyze(micrograph: Micrograph, config: AnalysisConfig | None = None, *,
         "detection_limit_basis": (
             f"simulated disks at this image's grain and matrix levels and noise, Gaussian PSF "
             f"{limit.psf_sigma_px:.2f} px ("
-            + ("the measured edge width" if np.isfinite(seg.edge_sigma_px)
-               else "assumed: too few clear edges to measure")
+            + ("the measured edge width" if limit.psf_sigma_px == seg.edge_sigma_px
+               else "assumed: too few clear grain edges to measure their width" if not np.isfinite(seg.edge_sigma_px)
+               else f"assumed: the grain edges, {seg.edge_sigma_px:.2f} px, are not wider than "
+                    f"{LINE_DESIGN_EDGE_SIGMA_PX:g} px")
             + f"), same smoothing/threshold/size cut; reliable = recall >= {RELIABLE_RECALL:g} "
             "at IoU >= 0.5"
             + ("; measured for the threshold method (this run used segment.method = regions)"

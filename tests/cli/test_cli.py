@@ -40,6 +40,9 @@ def test_analyze_writes_every_contract_file(sem_tif, tmp_path, capsys):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["input"]["pixel_size_source"].startswith("FEI")
     assert summary["input"]["pixel_size_m"] == pytest.approx(2e-9, rel=1e-9)
+    seg = summary["segmentation"]
+    assert 0.5 < seg["edge_sigma_px"] < 3.0 and seg["line_scale"] >= 1.0  # the image's measured resolution
+    assert "Gaussian PSF" in seg["detection_limit_basis"]
     labels = tifffile.imread(out / "labels.tif")
     assert labels.dtype == np.uint32
     assert labels.shape == tifffile.imread(sem_tif).shape
