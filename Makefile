@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 VENV_MIN := .venv-min
 DEMO   := images/inox_demo.tif
 
-.PHONY: demo test test-min dist-check bench bench-accuracy bench-transport bench-speed fuzz images clean
+.PHONY: demo test test-min dist-check bench bench-accuracy bench-transport bench-speed bench-site-films fuzz images clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,7 +48,7 @@ test-min: $(VENV_MIN)/.installed
 dist-check: $(VENV)/.installed-test
 	bash tools/check_dist.sh $(BIN)/python $(PYTHON)
 
-bench: bench-accuracy bench-transport bench-speed
+bench: bench-accuracy bench-transport bench-speed bench-site-films
 
 # Installs the peer tools (Debian apt + PyPI, idempotent; a peer that fails is skipped with a
 # note), then runs morpho and the peers on the same images.  BENCH_ARGS=--quick for a smoke run.
@@ -68,6 +68,12 @@ bench-transport: $(VENV)/.installed-test
 bench-speed: $(VENV)/.installed-test
 	bash bench/peers/install.sh $(BIN)/python
 	$(BIN)/python bench/speed.py $(BENCH_ARGS)
+
+# Site-percolation films against their truth (issue 19): the issue's 2100-px micrograph at p_c
+# through morpho analyze, and coverage and spanning on 144 films (sites 3-6 px, p 0.45-0.75,
+# contrast-to-noise 3-40, 8 and 16 bit).  ~6 min.
+bench-site-films: $(VENV)/.installed-test
+	$(BIN)/python bench/site_films.py $(BENCH_ARGS)
 
 # Seeded TIFF-mutation fuzzer of read_micrograph (tools/fuzz_tiff.py): 10 000 mutated files; exits 1
 # if any ends in an exception other than a one-line MorphoError.  FUZZ_ARGS="--seed 7 --cases 50000"

@@ -101,6 +101,16 @@ def _ordered(frame: pd.DataFrame, first: list[str]) -> pd.DataFrame:
 STAGES = ("segment", "detection_limit", "measure", "graph", "distribution", "physics", "percolation")
 
 
+def _percolation_mask_statement(fill_holes: bool) -> str:
+    """Which mask the percolation stage analysed, for ``summary.json`` and the report (issue 19)."""
+    base = "labels.tif > 0: the union of the grains, after the size cut"
+    if not fill_holes:
+        return base + "; no hole filled (segment.fill_holes = false)"
+    return (base + "; background regions brighter than the matrix (the dim interiors of rimmed or shaded "
+            "grains) and holes smaller than the size cut that nowhere reach the matrix level are filled; every "
+            "enclosed region at the matrix level (a pocket of matrix between the metal) is kept as matrix")
+
+
 def analyze(micrograph: Micrograph, config: AnalysisConfig | None = None, *,
             progress: Callable[[str, float], None] | None = None, threads: int | None = None) -> AnalysisResult:
     """Run the whole analysis on one micrograph.
@@ -180,6 +190,7 @@ def analyze(micrograph: Micrograph, config: AnalysisConfig | None = None, *,
                                         bridge_px=perc_cfg.bridge_gap_m / (2.0 * px))
             perc_summary = perc.to_dict()
             perc_summary["bridge_gap_m"] = perc_cfg.bridge_gap_m
+            perc_summary["mask"] = _percolation_mask_statement(cfg.segment.fill_holes)
             perc_summary["other_connectivity"] = cluster_census(metal, connectivity=12 - perc_cfg.connectivity)
             del metal
     messages = tuple(dict.fromkeys(str(w.message) for w in caught))

@@ -107,7 +107,8 @@ def _percolation_html(perc: dict[str, Any]) -> str:
             + ("" if perc.get("verdict") == "near" else " (a fractal dimension only near the threshold; here it "
                "describes the shape of one cluster)")
             + f"; verdict: <b>{html.escape(str(perc.get('verdict')))}</b> the percolation threshold "
-            "(PHYSICS.md section 7).</p>")
+            "(PHYSICS.md section 7).</p>"
+            + (f"<p>Analysed mask: {html.escape(str(perc['mask']))}.</p>" if perc.get("mask") else ""))
     other = perc.get("other_connectivity") or {}
     return text + _kv_table(perc) + ("<h3>Other connectivity</h3>" + _kv_table(other) if other else "")
 

@@ -13,6 +13,9 @@ Public generators for tests, demos and accuracy benchmarks (STYLE M26):
     neighbour pairs, for unit tests of measurement and graph code.
 :func:`make_square_lattice_graph`, :func:`make_chain_graph`
     Grains and junctions tables of regular networks, for transport tests.
+:func:`make_site_percolation`
+    A film at (or near) its continuity threshold: square sites of one grey level, each metal
+    with probability p, with every enclosed matrix pocket kept as matrix in the truth.
 :func:`make_shaded_particles`
     Separated 3-D particles (spheres, droplets, faceted grains) with secondary-electron
     shading (dark centres, bright side walls and edges) at any dose down to noiseless: the
@@ -33,15 +36,18 @@ from ._presets import PRESETS
 from ._particles import PARTICLE_KINDS, make_shaded_particles
 from ._sample import GRAIN_TRUTH_COLUMNS, SyntheticSample
 from ._sem import make_sem_micrograph
+from ._sites import SITE_PC, make_site_percolation
 
 __all__ = [
     "GRAIN_TRUTH_COLUMNS",
     "PARTICLE_KINDS",
     "PRESETS",
+    "SITE_PC",
     "SyntheticSample",
     "make_chain_graph",
     "make_disk_mosaic",
     "make_sem_micrograph",
     "make_shaded_particles",
+    "make_site_percolation",
     "make_square_lattice_graph",
 ]

@@ -45,7 +45,8 @@ def test_summary_holds_the_percolation_numbers_of_the_labels(films):
     labels = tifffile.imread(folder / "labels.tif")
     bar = summary["input"]["databar_rows"]
     again = percolation_analysis(labels[: labels.shape[0] - bar] > 0, pixel_size_m=summary["input"]["pixel_size_m"])
-    assert perc == {**again.to_dict(), "bridge_gap_m": 0.0, "other_connectivity": perc["other_connectivity"]}
+    assert perc == {**again.to_dict(), "bridge_gap_m": 0.0, "other_connectivity": perc["other_connectivity"],
+                    "mask": perc["mask"]}
     assert perc["connectivity"] == 4
     assert perc["other_connectivity"]["connectivity"] == 8
     assert perc["other_connectivity"]["n_clusters"] <= perc["n_clusters"]  # corners join clusters
@@ -118,3 +119,24 @@ def test_compare_shows_coverage_and_fractal_dimension(films, tmp_path, capsys):
     assert "D (sandbox)" in text
     for folder in films:
         assert f"{_perc(folder)['coverage_p']:.3g}" in text
+
+
+def test_a_site_film_at_pc_through_analyze_keeps_its_pockets(tmp_path):
+    """Issue 19: a site-percolation micrograph at p_c (3-px sites, the issue's grey levels and
+    noise) through ``morpho analyze``: the coverage, spanning and sandbox dimension are the
+    truth's, and the summary and the report say which mask was analysed."""
+    from morpho.synthetic import SITE_PC, make_site_percolation
+
+    sample = make_site_percolation((1024, 1024), p=SITE_PC, site_px=3, contrast_to_noise=37.5, rng=6)
+    tif = tmp_path / "site_pc.tif"
+    write_synthetic(sample, tif, vendor="fei")
+    assert main(["analyze", str(tif), "-o", str(tmp_path / "out"), "-q"]) == 0
+    found = _perc(tmp_path / "out" / "site_pc")
+    truth = percolation_analysis(sample.labels > 0, pixel_size_m=sample.pixel_size_m)
+    assert abs(found["coverage_p"] - truth.coverage_p) <= 0.005  # 0.741 before (pockets filled)
+    assert (found["spans_x"], found["spans_y"]) == (truth.spans_x, truth.spans_y)
+    assert 1.84 <= found["fractal_dimension_sandbox"] <= 1.94  # 1.56 before
+    assert abs(found["fractal_dimension_sandbox"] - truth.fractal_dimension_sandbox) < 0.02
+    assert "pocket" in found["mask"]
+    assert "labels.tif > 0" in found["mask"]
+    assert "Analysed mask" in (tmp_path / "out" / "site_pc" / "report.html").read_text()

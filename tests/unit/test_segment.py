@@ -349,6 +349,10 @@ def test_pure_noise_is_refused_as_having_no_structure(noise):
 
 @pytest.mark.filterwarnings("ignore:only .* small grains fit:UserWarning")  # the generator, at 256 px
 @pytest.mark.filterwarnings("ignore:grains cover:UserWarning")  # "dense" at 256 px: a warning, not an error
+# "dense" seed 100 at 256 px (7 grains, 98 % grain): its thin grooves give a correlation length of
+# 2.3 px, the smoothing follows it down to 0.7 px and the split warns of over-splitting (F1 0.06;
+# 0.04 before): a warning about a degenerate crop, not an error
+@pytest.mark.filterwarnings("ignore:splitting cut:UserWarning")
 @pytest.mark.parametrize("preset", sorted(PRESETS))
 def test_every_synthetic_preset_has_structure_even_when_small(preset):
     for seed in (100, 101, 102):
