@@ -1406,7 +1406,6 @@ class _Estimates:
     min_area_px: int
     edge_sigma: float  # :func:`edge_sigma_px` (NaN: too few clear edges)
     line_scale: float  # :func:`line_scale` of it: the line filter's width across
-    correlation_px: float  # :func:`correlation_length_px` (inf: coarser than the window allows)
     n_tiles: int = 1
 
 
@@ -1421,7 +1420,6 @@ def _estimate(arr: np.ndarray, cfg: SegmentConfig, pixel_size_m: float) -> _Esti
         row_offsets = np.zeros_like(row_offsets)
     noise = estimate_noise_sigma(flat)
     _require_structure(flat, noise)
-    correlation_px = correlation_length_px(flat)
     if cfg.smoothing_sigma_px is not None:
         sigma = float(cfg.smoothing_sigma_px)
     else:
@@ -1434,7 +1432,7 @@ def _estimate(arr: np.ndarray, cfg: SegmentConfig, pixel_size_m: float) -> _Esti
         # ... and never coarser than the structure of a two-phase film (issue 19): sites 3 px
         # across smoothed by 1.1 px lost their matrix pockets (coverage 0.593 -> 0.64 at
         # contrast-to-noise 10)
-        cap = max(SMOOTH_MIN_STRUCTURE, SMOOTH_PER_CORRELATION * correlation_px)
+        cap = max(SMOOTH_MIN_STRUCTURE, SMOOTH_PER_CORRELATION * correlation_length_px(flat))
         step = max(1, int(np.sqrt(smooth.size / 1_000_000)))
         share = float(np.mean(smooth[::step, ::step] >= threshold))
         if cap < sigma and STRUCTURE_MIN_PHASE <= share <= 1.0 - STRUCTURE_MIN_PHASE:
@@ -1460,7 +1458,7 @@ def _estimate(arr: np.ndarray, cfg: SegmentConfig, pixel_size_m: float) -> _Esti
         matrix_valley = 0.0
     valley_levels = (levels, np.maximum(noise_levels[1], matrix_valley))
     return _Estimates(flat, smooth, noise, sigma, threshold, band, noise_levels, (levels, sigmas), valley_levels,
-                      row_offsets, contrast, min_area_px, edge_sigma, scale, correlation_px)
+                      row_offsets, contrast, min_area_px, edge_sigma, scale)
 
 
 def correlation_length_px(flat: np.ndarray) -> float:
@@ -1559,6 +1557,7 @@ def line_scale(edge_sigma: float) -> float:
     """
     if not np.isfinite(edge_sigma) or edge_sigma <= LINE_DESIGN_EDGE_SIGMA_PX:
         return 1.0
+    # two decimals: the filter's noise calibration is cached per scale (_valley_noise_response)
     return round(float(edge_sigma) / LINE_DESIGN_EDGE_SIGMA_PX, 2)
 
 
@@ -1649,7 +1648,7 @@ def _masks(smooth: np.ndarray, est: _Estimates, cfg: SegmentConfig,
 
 def _matrix_pockets(above: np.ndarray, flat: np.ndarray, smooth: np.ndarray, rule: _HoleRule) -> np.ndarray | None:
     """Matrix enclosed by grains, as the plain threshold (`above`) sees it: the enclosed regions
-    below it that reach down to the matrix level (:meth:`_HoleRule.deep`) and that `rule` does
+    below it that reach down to the matrix level (:meth:`_HoleRule.classify`) and that `rule` does
     not take for grain interiors (None if there are none).
 
     The hysteresis band of :func:`grain_mask` grows grains into their weak neighbours; a pocket
@@ -1671,8 +1670,8 @@ def _matrix_pockets(above: np.ndarray, flat: np.ndarray, smooth: np.ndarray, rul
     enclosed[0] = False
     if not enclosed.any():
         return None
-    candidates = np.where(enclosed[below], below, 0)
-    keep = enclosed & rule.deep(candidates, n, smooth) & ~rule.fill(candidates, n, flat, smooth, enclosed)
+    fill, deep = rule.classify(np.where(enclosed[below], below, 0), n, flat, smooth, enclosed)
+    keep = enclosed & deep & ~fill
     return keep[below] if keep.any() else None
 
 
@@ -1941,8 +1940,8 @@ class _HoleRule:
     """Which background regions are grain interiors (:func:`_fill_grain_holes`): a region is
     filled when its median exceeds the matrix level by ``max(floor, HOLE_Z x noise x 1.2533 /
     sqrt(area))`` both in the unsmoothed image (`matrix_level`) and in the smoothed one
-    (`matrix_level_smooth`), or when it is enclosed, smaller than `min_area` px and not
-    :meth:`deep`."""
+    (`matrix_level_smooth`), or when it is enclosed, smaller than `min_area` px and nowhere
+    down at the matrix level (:meth:`classify`)."""
 
     matrix_level: float
     matrix_level_smooth: float
@@ -1953,24 +1952,24 @@ class _HoleRule:
     def fill(self, region_ids: np.ndarray, n: int, flat: np.ndarray, smooth: np.ndarray,
              enclosed: np.ndarray) -> np.ndarray:
         """Bool per region id 0..n (0 never): fill it."""
+        return self.classify(region_ids, n, flat, smooth, enclosed)[0]
+
+    def classify(self, region_ids: np.ndarray, n: int, flat: np.ndarray, smooth: np.ndarray,
+                 enclosed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Bool per region id 0..n: fill it; and deep, it reaches down to the matrix somewhere
+        (its lowest smoothed level is within `floor` of the matrix's): matrix seen, however
+        small.  A dip of noise inside a grain does not reach that far; a pocket of matrix does."""
         area = np.bincount(region_ids.ravel(), minlength=n + 1)[: n + 1]
-        deep = self.deep(region_ids, n, smooth)
+        deep = np.zeros(n + 1, dtype=bool)
+        if n:
+            lowest = np.asarray(ndi.minimum(smooth, region_ids, np.arange(1, n + 1)))
+            deep[1:] = lowest < self.matrix_level_smooth + self.floor
         above = np.minimum(_region_medians(region_ids, n, flat, area) - self.matrix_level,
                            _region_medians(region_ids, n, smooth, area) - self.matrix_level_smooth)
         margin = np.maximum(self.floor, HOLE_Z * self.noise * _MEDIAN_EFFICIENCY / np.sqrt(np.maximum(area, 1)))
         fill = (above > margin) | (enclosed & (area < self.min_area) & ~deep)
         fill[0] = False
-        return fill
-
-    def deep(self, region_ids: np.ndarray, n: int, smooth: np.ndarray) -> np.ndarray:
-        """Bool per region id 0..n: the region reaches down to the matrix somewhere (its lowest
-        smoothed level is within `floor` of the matrix's): matrix seen, however small.  A dip of
-        noise inside a grain does not reach that far; a pocket of matrix does."""
-        deep = np.zeros(n + 1, dtype=bool)
-        if n:
-            lowest = np.asarray(ndi.minimum(smooth, region_ids, np.arange(1, n + 1)))
-            deep[1:] = lowest < self.matrix_level_smooth + self.floor
-        return deep
+        return fill, deep
 
 
 def _region_medians(region_ids: np.ndarray, n: int, values: np.ndarray, area: np.ndarray) -> np.ndarray:
@@ -2005,7 +2004,7 @@ def _fill_grain_holes(mask: np.ndarray, smooth: np.ndarray, flat: np.ndarray,
     levels, HOLE_MARGIN_SPREAD_CAP x (threshold - matrix)), HOLE_MARGIN_CONTRAST x (threshold -
     matrix))``, or when it is enclosed, smaller than the size cut (a hole no larger than the
     smallest grain morpho keeps is not measured as matrix either) and nowhere down at the
-    matrix level (:meth:`_HoleRule.deep`: a pocket of one 3-px site, cut in two by the noise,
+    matrix level (:meth:`_HoleRule.classify`: a pocket of one 3-px site, cut in two by the noise,
     is still matrix).
 
     Unsmoothed too, because the smoothing lifts a small pocket towards the metal around it: on a
@@ -2035,11 +2034,12 @@ def _fill_grain_holes(mask: np.ndarray, smooth: np.ndarray, flat: np.ndarray,
     # the matrix's own spread of levels (texture, shading left by the flattening, line jitter)
     # bounds what a pocket of matrix can reach; on a noiseless image it, not the noise, decides
     spread = float(np.subtract(*np.percentile(matrix_smooth, [90.0, 10.0]))) / _P90_P10_TO_SIGMA
-    depth = est.threshold - float(np.median(matrix_smooth))
+    matrix_level_smooth = float(np.median(matrix_smooth))
+    depth = est.threshold - matrix_level_smooth
     levels, sigmas = est.measured_levels
     rule = _HoleRule(
         matrix_level=matrix_level,
-        matrix_level_smooth=float(np.median(matrix_smooth)),
+        matrix_level_smooth=matrix_level_smooth,
         floor=max(min(1.5 * spread, HOLE_MARGIN_SPREAD_CAP * depth), HOLE_MARGIN_CONTRAST * depth),
         noise=float(np.interp(matrix_level, levels, sigmas)),
         min_area=int(est.min_area_px),
