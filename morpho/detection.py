@@ -7,8 +7,7 @@ for all images, :func:`detection_limit` measures it for each analysed image by s
 disks of radius 1-16 px at random sub-pixel positions are rendered at the image's own matrix
 and grain levels, blurred by a point-spread function of ``PSF_SIGMA_PX`` or, when the image's
 grain edges are wider than that explains, as much as they are (:func:`simulated_psf_px`), given
-the image's own
-level-dependent noise, and run through the same detection steps with the same parameters
+the image's own level-dependent noise, and run through the same detection steps with the same parameters
 (smoothing sigma, threshold and hysteresis band, minimum area, half-maximum edge refinement).
 A radius is detected reliably when at least ``RELIABLE_RECALL`` of its disks are found with
 IoU >= 0.5 (the benchmark's matching rule); the limit is the smallest radius from which every
@@ -16,7 +15,7 @@ larger one is reliable too.
 
 Assumptions, stated where the figure is reported: grains as bright as the median grain of the
 image (dimmer small grains are harder), white noise, a Gaussian PSF of 1 px or of the measured
-edge width when that is wider than 1.8 px.  ``bench/accuracy.py``
+edge width when that is wider than 1.8 px (:func:`psf_basis` says which).  ``bench/accuracy.py``
 checks the figure against the recall of small grains measured on synthetic images with truth.
 """
 
@@ -31,7 +30,7 @@ from scipy import ndimage as ndi
 from .evaluate import match_labels
 from .segment import LINE_DESIGN_EDGE_SIGMA_PX, SegmentationResult, _drop_small, grain_mask, refine_edges
 
-__all__ = ["RADII_PX", "DetectionLimit", "detection_limit", "simulated_psf_px"]
+__all__ = ["RADII_PX", "DetectionLimit", "detection_limit", "psf_basis", "simulated_psf_px"]
 
 #: Radii tried, in pixels.
 RADII_PX: tuple[float, ...] = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 11.0, 16.0)
@@ -114,6 +113,21 @@ def simulated_psf_px(edge_sigma_px: float) -> float:
     if np.isfinite(edge_sigma_px) and edge_sigma_px > LINE_DESIGN_EDGE_SIGMA_PX:
         return float(edge_sigma_px)
     return PSF_SIGMA_PX
+
+
+def psf_basis(edge_sigma_px: float) -> str:
+    """Where :func:`simulated_psf_px` took its blur from, in words (for the summary's basis).
+
+    >>> psf_basis(2.5)
+    'the measured edge width'
+    >>> psf_basis(1.3)
+    'assumed: the grain edges, 1.30 px, are not wider than 1.8 px'
+    """
+    if not np.isfinite(edge_sigma_px):
+        return "assumed: too few clear grain edges to measure their width"
+    if simulated_psf_px(edge_sigma_px) == edge_sigma_px:
+        return "the measured edge width"
+    return f"assumed: the grain edges, {edge_sigma_px:.2f} px, are not wider than {LINE_DESIGN_EDGE_SIGMA_PX:g} px"
 
 
 def detection_limit(seg: SegmentationResult, *, seed: int = 0) -> DetectionLimit:

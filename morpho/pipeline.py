@@ -19,14 +19,14 @@ import numpy as np
 import pandas as pd
 
 from .config import AnalysisConfig
-from .detection import RELIABLE_RECALL, detection_limit
+from .detection import RELIABLE_RECALL, detection_limit, psf_basis
 from .distribution import SizeDistribution, size_distribution
 from .graph import JUNCTION_COLUMNS, build_graph, nearest_grain_pixels
 from .io import Micrograph
 from .measure import GRAIN_COLUMNS, measure_grains
 from .percolation import PercolationResult, cluster_census, percolation_analysis
 from .physics import compute_physics
-from .segment import LINE_DESIGN_EDGE_SIGMA_PX, SegmentationResult, default_threads, segment
+from .segment import SegmentationResult, default_threads, segment
 
 __all__ = ["CONTRACT_GRAIN_COLUMNS", "CONTRACT_JUNCTION_COLUMNS", "AnalysisResult", "analyze"]
 
@@ -234,12 +234,8 @@ def analyze(micrograph: Micrograph, config: AnalysisConfig | None = None, *,
         "detection_limit_radius_m": None if limit.radius_px is None else limit.radius_px * px,
         "detection_limit_basis": (
             f"simulated disks at this image's grain and matrix levels and noise, Gaussian PSF "
-            f"{limit.psf_sigma_px:.2f} px ("
-            + ("the measured edge width" if limit.psf_sigma_px == seg.edge_sigma_px
-               else "assumed: too few clear grain edges to measure their width" if not np.isfinite(seg.edge_sigma_px)
-               else f"assumed: the grain edges, {seg.edge_sigma_px:.2f} px, are not wider than "
-                    f"{LINE_DESIGN_EDGE_SIGMA_PX:g} px")
-            + f"), same smoothing/threshold/size cut; reliable = recall >= {RELIABLE_RECALL:g} "
+            f"{limit.psf_sigma_px:.2f} px ({psf_basis(seg.edge_sigma_px)}), same smoothing/threshold/size cut; "
+            f"reliable = recall >= {RELIABLE_RECALL:g} "
             "at IoU >= 0.5"
             + ("; measured for the threshold method (this run used segment.method = regions)"
                if cfg.segment.method == "regions" else "")
